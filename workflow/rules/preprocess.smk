@@ -1,0 +1,49 @@
+rule convert_scan:
+    input:
+        diffraction=diffraction_file,
+        haadf=haadf_files,
+    output:
+        h5=converted_h5("results/converted/{scan}.h5"),
+        origins="results/qc/{scan}/origins.json",
+        virtual_images="results/qc/{scan}/virtual_images.npz",
+        scan_order="results/qc/{scan}/scan_order.json",
+    params:
+        scan_shape=config["scan_shape"],
+        calibration=config["calibration"],
+        conversion=conversion_settings(),
+    log:
+        "logs/convert_scan/{scan}.log",
+    benchmark:
+        "benchmarks/convert_scan/{scan}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    conda:
+        "../../envs/preprocess.yaml"
+    script:
+        "../scripts/convert_scan.py"
+
+
+rule cache_scan:
+    input:
+        h5="results/converted/{scan}.h5",
+        eds=eds_files,
+        haadf=haadf_files,
+    output:
+        cache="results/cache/{scan}.npz",
+    params:
+        elements=ELEMENTS,
+        scan_shape=config["scan_shape"],
+        eds_unit=config["data"]["eds_unit"],
+        cache=config["cache"],
+    log:
+        "logs/cache_scan/{scan}.log",
+    benchmark:
+        "benchmarks/cache_scan/{scan}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+    conda:
+        "../../envs/preprocess.yaml"
+    script:
+        "../scripts/cache_scan.py"
