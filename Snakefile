@@ -12,6 +12,6 @@ include: "workflow/rules/preprocess.smk"
 
 
 rule all:
+    default_target: True
     input:
         expand("results/cache/{scan}.npz", scan=SCANS),
-    default_target: True

@@ -2,7 +2,6 @@ import re
 
 from snakemake.utils import validate
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 SCANS = config["scans"]

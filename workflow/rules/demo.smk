@@ -6,16 +6,16 @@ if config["demo"]["enabled"]:
             eds=[raw_file(config["data"]["eds"], "{scan}", el) for el in DEMO_ELEMENTS],
             haadf=raw_file(config["data"]["haadf"] or "{scan}-HAADF.mrc", "{scan}"),
             truth=os.path.join(config["data"]["folder"], "truth", "{scan}.npz"),
-        params:
-            scans=SCANS,
-            scan_shape=config["scan_shape"],
-            demo=config["demo"],
-            demo_elements=DEMO_ELEMENTS,
         log:
             "logs/generate_demo_scan/{scan}.log",
         benchmark:
             "benchmarks/generate_demo_scan/{scan}.tsv"
         conda:
             "../../envs/preprocess.yaml"
+        params:
+            scans=SCANS,
+            scan_shape=config["scan_shape"],
+            demo=config["demo"],
+            demo_elements=DEMO_ELEMENTS,
         script:
             "../scripts/generate_demo_scan.py"

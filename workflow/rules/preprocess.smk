@@ -7,19 +7,19 @@ rule convert_scan:
         origins="results/qc/{scan}/origins.json",
         virtual_images="results/qc/{scan}/virtual_images.npz",
         scan_order="results/qc/{scan}/scan_order.json",
-    params:
-        scan_shape=config["scan_shape"],
-        calibration=config["calibration"],
-        conversion=conversion_settings(),
     log:
         "logs/convert_scan/{scan}.log",
     benchmark:
         "benchmarks/convert_scan/{scan}.tsv"
+    conda:
+        "../../envs/preprocess.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-    conda:
-        "../../envs/preprocess.yaml"
+    params:
+        scan_shape=config["scan_shape"],
+        calibration=config["calibration"],
+        conversion=conversion_settings(),
     script:
         "../scripts/convert_scan.py"
 
@@ -31,19 +31,19 @@ rule cache_scan:
         haadf=haadf_files,
     output:
         cache="results/cache/{scan}.npz",
+    log:
+        "logs/cache_scan/{scan}.log",
+    benchmark:
+        "benchmarks/cache_scan/{scan}.tsv"
+    conda:
+        "../../envs/preprocess.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
     params:
         elements=ELEMENTS,
         scan_shape=config["scan_shape"],
         eds_unit=config["data"]["eds_unit"],
         cache=config["cache"],
-    log:
-        "logs/cache_scan/{scan}.log",
-    benchmark:
-        "benchmarks/cache_scan/{scan}.tsv"
-    threads: 1
-    resources:
-        mem_mb=3000,
-    conda:
-        "../../envs/preprocess.yaml"
     script:
         "../scripts/cache_scan.py"

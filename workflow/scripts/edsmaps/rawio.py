@@ -23,6 +23,8 @@ def write_mrc(path, array):
     with atomic_output(path) as tmp:
         with mrcfile.new(tmp, overwrite=True) as mrc:
             mrc.set_data(np.ascontiguousarray(array))
+            # mrcfile stamps the creation time into label 0; a fixed label keeps files reproducible.
+            mrc.header.label[0] = b"edsmaps"
 
 
 def _open_mrc(path):

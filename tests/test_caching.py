@@ -1,0 +1,122 @@
+import cv2
+import mrcfile
+import numpy as np
+import pytest
+
+from edsmaps.caching import CacheSettings, build_cache, crop_slices, load_cache
+from edsmaps.conversion import Calibration, ConversionSettings, convert_scan
+from edsmaps.demo import ELEMENTS, DemoSettings, generate_scan, write_scan
+from edsmaps.rawio import InputDataError, open_diffraction, read_map, write_mrc
+
+SCAN_SHAPE = (10, 7)
+TARGETS = ["O", "Si", "Ge", "Sb", "Te"]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scan")
+    settings = DemoSettings(scan_shape=SCAN_SHAPE, pattern_size=64, n_scans=2, seed=2)
+    eds = {el: d / f"eds-{el}.mrc" for el in ELEMENTS}
+    write_scan(generate_scan(settings, 0), d / "diff.mrc", eds, d / "haadf.mrc", d / "truth.npz")
+    stats, order = convert_scan(
+        d / "diff.mrc",
+        d / "haadf.mrc",
+        SCAN_SHAPE,
+        Calibration(1.053, "nm", 0.1451, "A^-1"),
+        ConversionSettings(remove_central_beam=True),
+        d / "conv.h5",
+        d / "origins.json",
+        d / "virtual.npz",
+        d / "order.json",
+    )
+    return d, eds, stats, order
+
+
+def test_converted_file_opens_with_calibrations(converted):
+    import py4DSTEM
+
+    d, _, stats, order = converted
+    cube = py4DSTEM.read(str(d / "conv.h5"))
+    assert cube.data.shape == (*SCAN_SHAPE, 64, 64) and cube.data.dtype == np.float32
+    cal = cube.calibration
+    assert cal.get_R_pixel_size() == pytest.approx(1.053) and cal.get_R_pixel_units() == "nm"
+    assert cal.get_Q_pixel_size() == pytest.approx(0.1451) and cal.get_Q_pixel_units() == "A^-1"
+    # The central beam was removed with a disk from the measured probe size.
+    radius = stats["central_beam_mask_radius_px"]
+    assert radius == pytest.approx(1.3 * stats["probe_radius_px"])
+    assert cube.data[..., 31, 31].max() == 0 and cube.data[..., 31 + int(radius) + 3, 31].max() > 0
+    assert order["checked"] and order["ok"]
+    with np.load(d / "virtual.npz") as v:
+        assert v["virtual_bf"].shape == SCAN_SHAPE and v["virtual_bf"].min() > 0
+
+
+def test_cache_round_trip(converted, tmp_path):
+    import py4DSTEM
+
+    d, eds, _, _ = converted
+    settings = CacheSettings(crop_rows=(2, 8), crop_cols=(1, 6))
+    out = tmp_path / "cache.npz"
+    build_cache(d / "conv.h5", {el: eds[el] for el in TARGETS}, d / "haadf.mrc", SCAN_SHAPE, "fraction", settings, out)
+    cache = load_cache(out)
+    assert cache["patterns"].dtype == np.float16 and cache["patterns"].shape == (30, 64, 64)
+    assert list(cache["elements"]) == TARGETS and tuple(cache["scan_shape"]) == (6, 5)
+    assert tuple(cache["crop_origin"]) == (2, 1) and cache["pattern_divisor"] == 2**16
+    cube = py4DSTEM.read(str(d / "conv.h5"))
+    expected = cube.data[2:8, 1:6].reshape(30, 64, 64) / 2**16
+    np.testing.assert_allclose(cache["patterns"].astype(np.float32), expected, rtol=1e-3, atol=1e-7)
+    ge = mrcfile.read(eds["Ge"])
+    np.testing.assert_array_equal(cache["targets"][:, 2], cv2.GaussianBlur(ge, (7, 7), 0)[2:8, 1:6].ravel())
+    np.testing.assert_array_equal(cache["targets_unblurred"][:, 2], ge[2:8, 1:6].ravel())
+    assert cache["has_haadf"] and cache["haadf"].shape == (30,)
+    assert cache["r_pixel_size"] == pytest.approx(1.053)
+
+
+def test_cache_without_haadf_and_max_scaling(converted, tmp_path):
+    d, eds, _, _ = converted
+    out = tmp_path / "cache.npz"
+    build_cache(d / "conv.h5", {"Te": eds["Te"]}, None, SCAN_SHAPE, "fraction", CacheSettings(pattern_scale="max"), out)
+    cache = load_cache(out)
+    assert not cache["has_haadf"] and np.isnan(cache["haadf"]).all()
+    assert cache["patterns"].max() == pytest.approx(1.0, rel=1e-3)
+
+
+def test_percent_maps_are_converted_and_fractions_above_one_refused(converted, tmp_path):
+    d, eds, _, _ = converted
+    percent = tmp_path / "Te-percent.mrc"
+    write_mrc(percent, mrcfile.read(eds["Te"]) * 100)
+    out = tmp_path / "cache.npz"
+    build_cache(d / "conv.h5", {"Te": percent}, None, SCAN_SHAPE, "percent", CacheSettings(), out)
+    np.testing.assert_allclose(load_cache(out)["targets_unblurred"][:, 0], mrcfile.read(eds["Te"]).ravel(), rtol=1e-5)
+    out.unlink()
+    with pytest.raises(InputDataError, match="eds_unit: percent"):
+        build_cache(d / "conv.h5", {"Te": percent}, None, SCAN_SHAPE, "fraction", CacheSettings(), out)
+    assert not out.exists() and not list(tmp_path.glob(".cache*"))
+
+
+def test_crop_outside_the_scan_is_refused():
+    assert crop_slices((110, 45), (20, 90), None) == (slice(20, 90), slice(0, 45))
+    with pytest.raises(ValueError, match=r"crop.rows \[20, 120\)"):
+        crop_slices((110, 45), (20, 120), None)
+    with pytest.raises(ValueError, match="crop.cols"):
+        crop_slices((110, 45), None, (5, 5))
+
+
+def test_reader_errors_name_the_file(tmp_path):
+    stack = tmp_path / "stack.mrc"
+    write_mrc(stack, np.zeros((11, 8, 8), dtype=np.uint16))
+    with pytest.raises(InputDataError, match=r"stack.mrc: holds 11 patterns but scan_shape 3x4 needs 12"):
+        with open_diffraction(stack, (3, 4)):
+            pass
+    with pytest.raises(InputDataError, match="diffraction file not found"):
+        with open_diffraction(tmp_path / "missing.mrc", (3, 4)):
+            pass
+    with pytest.raises(InputDataError, match="unknown diffraction format '.dm4'"):
+        (tmp_path / "x.dm4").write_bytes(b"")
+        with open_diffraction(tmp_path / "x.dm4", (3, 4)):
+            pass
+    bad = tmp_path / "nan.mrc"
+    write_mrc(bad, np.full((3, 4), np.nan, dtype=np.float32))
+    with pytest.raises(InputDataError, match="nan.mrc: EDS O map contains NaN"):
+        read_map(bad, (3, 4), "EDS O")
+    with pytest.raises(InputDataError, match=r"has shape \(3, 4\), expected scan_shape \(4, 3\)"):
+        read_map(bad, (4, 3), "HAADF")

@@ -1,0 +1,113 @@
+"""End-to-end: the tiny config through the whole workflow (one shared run), plus the gates."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_snakemake
+
+SCANS = ["0033", "0034", "0035", "0036", "0037", "0038"]
+
+
+def test_demo_raw_files_follow_the_paper_naming(tiny_run):
+    import mrcfile
+
+    demo = tiny_run / "resources" / "demo"
+    stack = mrcfile.read(demo / "0035 - 2 185 kx SI 4DSTEM.mrc")
+    assert stack.shape == (12 * 9, 96, 96) and stack.dtype == np.uint16
+    for element in ["O", "Si", "Ge", "Sb", "Te", "Au"]:
+        assert mrcfile.read(demo / f"0035 - 2 185 kx SI-{element}-at.mrc").shape == (12, 9)
+    assert mrcfile.read(demo / "0035 - 2 185 kx SI-HAADF.mrc").shape == (12, 9)
+    with np.load(demo / "truth" / "0035.npz") as truth:
+        np.testing.assert_allclose(truth["composition"].sum(axis=-1), 1, atol=1e-5)
+
+
+def test_converted_files_open_in_py4dstem_with_calibrations(tiny_run):
+    import py4DSTEM
+
+    for scan in SCANS:
+        cube = py4DSTEM.read(str(tiny_run / "results" / "converted" / f"{scan}.h5"))
+        assert cube.data.shape == (12, 9, 96, 96)
+        assert cube.calibration.get_R_pixel_size() == pytest.approx(1.053)
+        assert cube.calibration.get_Q_pixel_size() == pytest.approx(0.1451)
+        assert cube.calibration.get_Q_pixel_units() == "A^-1"
+
+
+def test_centering_and_scan_order_qc(tiny_run):
+    for scan in SCANS:
+        qc = tiny_run / "results" / "qc" / scan
+        origins = json.loads((qc / "origins.json").read_text())
+        before, after = origins["measured_before"], origins["measured_after"]
+        assert max(before["std_qy"], before["std_qx"]) > 0.5
+        assert after["std_qy"] < 0.5 and after["std_qx"] < 0.5
+        order = json.loads((qc / "scan_order.json").read_text())
+        assert order["checked"] and order["best"] == "as_given"
+
+
+def test_caches_hold_cropped_blurred_targets(tiny_run):
+    import cv2
+    import mrcfile
+
+    from edsmaps.caching import load_cache
+
+    for scan in SCANS:
+        cache = load_cache(tiny_run / "results" / "cache" / f"{scan}.npz")
+        assert cache["patterns"].shape == (8 * 9, 96, 96) and cache["patterns"].dtype == np.float16
+        assert list(cache["elements"]) == ["O", "Si", "Ge", "Sb", "Te"]
+        assert tuple(cache["scan_shape"]) == (8, 9)
+    raw_o = mrcfile.read(tiny_run / "resources" / "demo" / "0033 - 2 185 kx SI-O-at.mrc")
+    cache = load_cache(tiny_run / "results" / "cache" / "0033.npz")
+    np.testing.assert_array_equal(cache["targets"][:, 0], cv2.GaussianBlur(raw_o, (7, 7), 0)[2:10].ravel())
+
+
+def test_every_job_wrote_a_log_and_benchmark(tiny_run):
+    for rule in ["generate_demo_scan", "convert_scan", "cache_scan"]:
+        assert len(list((tiny_run / "logs" / rule).glob("*.log"))) == 6
+        assert len(list((tiny_run / "benchmarks" / rule).glob("*.tsv"))) == 6
+
+
+def test_nothing_left_to_do_after_the_run(tiny_run):
+    proc = run_snakemake(tiny_run, "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_bad_config_is_rejected_with_the_key(tiny_run, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cache:\n  blur_kernel: 6\n")
+    proc = run_snakemake(tiny_run, "--dry-run", "--configfile", str(bad), check=False)
+    assert proc.returncode != 0
+    assert "blur_kernel" in proc.stdout + proc.stderr
+
+
+def test_lint_is_clean():
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_snakefmt_is_clean():
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", str(REPO)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_preprocess_benchmark_smoke(tmp_path):
+    out = tmp_path / "bench.tsv"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "benchmark.py"), "--scan-shape", "8", "6", "--pattern-size", "64",
+         "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line.split("\t") for line in out.read_text().splitlines()]
+    assert rows[0][:3] == ["step", "seconds", "peak_rss_mb"]
+    assert [r[0] for r in rows[1:]] == ["raw_read", "convert_and_center", "crop_blur_cache"]
+    assert all(float(r[1]) > 0 and float(r[2]) > 0 and r[3] == "48" for r in rows[1:])
