@@ -9,9 +9,12 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/training.smk"
 
 
 rule all:
     default_target: True
     input:
         expand("results/cache/{scan}.npz", scan=SCANS),
+        all_predictions(),
+        all_exported_maps(),

@@ -56,7 +56,8 @@ def test_cache_round_trip(converted, tmp_path):
     d, eds, _, _ = converted
     settings = CacheSettings(crop_rows=(2, 8), crop_cols=(1, 6))
     out = tmp_path / "cache.npz"
-    build_cache(d / "conv.h5", {el: eds[el] for el in TARGETS}, d / "haadf.mrc", SCAN_SHAPE, "fraction", settings, out)
+    build_cache(d / "conv.h5", TARGETS, {el: eds[el] for el in TARGETS}, d / "haadf.mrc", SCAN_SHAPE, "fraction", settings,
+                out)
     cache = load_cache(out)
     assert cache["patterns"].dtype == np.float16 and cache["patterns"].shape == (30, 64, 64)
     assert list(cache["elements"]) == TARGETS and tuple(cache["scan_shape"]) == (6, 5)
@@ -71,12 +72,13 @@ def test_cache_round_trip(converted, tmp_path):
     assert cache["r_pixel_size"] == pytest.approx(1.053)
 
 
-def test_cache_without_haadf_and_max_scaling(converted, tmp_path):
+def test_cache_without_eds_or_haadf_and_max_scaling(converted, tmp_path):
     d, eds, _, _ = converted
     out = tmp_path / "cache.npz"
-    build_cache(d / "conv.h5", {"Te": eds["Te"]}, None, SCAN_SHAPE, "fraction", CacheSettings(pattern_scale="max"), out)
+    build_cache(d / "conv.h5", ["Te"], {}, None, SCAN_SHAPE, "fraction", CacheSettings(pattern_scale="max"), out)
     cache = load_cache(out)
     assert not cache["has_haadf"] and np.isnan(cache["haadf"]).all()
+    assert not cache["has_eds"] and cache["targets"].shape == (70, 1) and np.isnan(cache["targets"]).all()
     assert cache["patterns"].max() == pytest.approx(1.0, rel=1e-3)
 
 
@@ -85,11 +87,11 @@ def test_percent_maps_are_converted_and_fractions_above_one_refused(converted, t
     percent = tmp_path / "Te-percent.mrc"
     write_mrc(percent, mrcfile.read(eds["Te"]) * 100)
     out = tmp_path / "cache.npz"
-    build_cache(d / "conv.h5", {"Te": percent}, None, SCAN_SHAPE, "percent", CacheSettings(), out)
+    build_cache(d / "conv.h5", ["Te"], {"Te": percent}, None, SCAN_SHAPE, "percent", CacheSettings(), out)
     np.testing.assert_allclose(load_cache(out)["targets_unblurred"][:, 0], mrcfile.read(eds["Te"]).ravel(), rtol=1e-5)
     out.unlink()
     with pytest.raises(InputDataError, match="eds_unit: percent"):
-        build_cache(d / "conv.h5", {"Te": percent}, None, SCAN_SHAPE, "fraction", CacheSettings(), out)
+        build_cache(d / "conv.h5", ["Te"], {"Te": percent}, None, SCAN_SHAPE, "fraction", CacheSettings(), out)
     assert not out.exists() and not list(tmp_path.glob(".cache*"))
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import REPO, run_snakemake
 
-SCANS = ["0033", "0034", "0035", "0036", "0037", "0038"]
+SCANS = ["0033", "0034", "0035", "0036"]
+PREDICT_ONLY = ["0037"]
 
 
 def test_demo_raw_files_follow_the_paper_naming(tiny_run):
@@ -28,7 +29,7 @@ def test_demo_raw_files_follow_the_paper_naming(tiny_run):
 def test_converted_files_open_in_py4dstem_with_calibrations(tiny_run):
     import py4DSTEM
 
-    for scan in SCANS:
+    for scan in SCANS + PREDICT_ONLY:
         cube = py4DSTEM.read(str(tiny_run / "results" / "converted" / f"{scan}.h5"))
         assert cube.data.shape == (12, 9, 96, 96)
         assert cube.calibration.get_R_pixel_size() == pytest.approx(1.053)
@@ -37,7 +38,7 @@ def test_converted_files_open_in_py4dstem_with_calibrations(tiny_run):
 
 
 def test_centering_and_scan_order_qc(tiny_run):
-    for scan in SCANS:
+    for scan in SCANS + PREDICT_ONLY:
         qc = tiny_run / "results" / "qc" / scan
         origins = json.loads((qc / "origins.json").read_text())
         before, after = origins["measured_before"], origins["measured_after"]
@@ -58,6 +59,10 @@ def test_caches_hold_cropped_blurred_targets(tiny_run):
         assert cache["patterns"].shape == (8 * 9, 96, 96) and cache["patterns"].dtype == np.float16
         assert list(cache["elements"]) == ["O", "Si", "Ge", "Sb", "Te"]
         assert tuple(cache["scan_shape"]) == (8, 9)
+        assert cache["has_eds"] and np.isfinite(cache["targets"]).all()
+    predict_only = load_cache(tiny_run / "results" / "cache" / "0037.npz")
+    assert not predict_only["has_eds"] and np.isnan(predict_only["targets"]).all()
+    assert predict_only["has_haadf"] and np.isfinite(predict_only["haadf"]).all()
     raw_o = mrcfile.read(tiny_run / "resources" / "demo" / "0033 - 2 185 kx SI-O-at.mrc")
     cache = load_cache(tiny_run / "results" / "cache" / "0033.npz")
     np.testing.assert_array_equal(cache["targets"][:, 0], cv2.GaussianBlur(raw_o, (7, 7), 0)[2:10].ravel())
@@ -65,8 +70,10 @@ def test_caches_hold_cropped_blurred_targets(tiny_run):
 
 def test_every_job_wrote_a_log_and_benchmark(tiny_run):
     for rule in ["generate_demo_scan", "convert_scan", "cache_scan"]:
-        assert len(list((tiny_run / "logs" / rule).glob("*.log"))) == 6
-        assert len(list((tiny_run / "benchmarks" / rule).glob("*.tsv"))) == 6
+        assert len(list((tiny_run / "logs" / rule).glob("*.log"))) == 5
+        assert len(list((tiny_run / "benchmarks" / rule).glob("*.tsv"))) == 5
+    for rule in ["train_model", "calibrate_model", "predict_scan", "export_predicted_maps"]:
+        assert list((tiny_run / "logs" / rule).rglob("*.log")), rule
 
 
 def test_nothing_left_to_do_after_the_run(tiny_run):
@@ -98,16 +105,17 @@ def test_snakefmt_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_preprocess_benchmark_smoke(tmp_path):
+def test_benchmark_command_smoke(tmp_path):
     out = tmp_path / "bench.tsv"
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "benchmark.py"), "--scan-shape", "8", "6", "--pattern-size", "64",
-         "--out", str(out)],
-        capture_output=True,
-        text=True,
-    )
+    cmd = [sys.executable, str(REPO / "tools" / "benchmark.py"), "all", "--scan-shape", "8", "6", "--pattern-size",
+           "64", "--sizes", "96", "--patterns", "64", "--epochs", "1", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line.split("\t") for line in out.read_text().splitlines()]
     assert rows[0][:3] == ["step", "seconds", "peak_rss_mb"]
-    assert [r[0] for r in rows[1:]] == ["raw_read", "convert_and_center", "crop_blur_cache"]
-    assert all(float(r[1]) > 0 and float(r[2]) > 0 and r[3] == "48" for r in rows[1:])
+    steps = [r[0] for r in rows[1:]]
+    assert steps == ["raw_read", "convert_and_center", "crop_blur_cache", "train_ours_96", "train_reference_96",
+                     "predict_ours_96", "predict_reference_96"]  # fmt: skip
+    assert all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows[1:])
+    assert [r[3] for r in rows[1:4]] == ["48"] * 3 and rows[-1][3] == "64"
+    assert "96^2 train: ours" in proc.stdout and "speed x" in proc.stdout

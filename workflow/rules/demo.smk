@@ -13,7 +13,7 @@ if config["demo"]["enabled"]:
         conda:
             "../../envs/preprocess.yaml"
         params:
-            scans=SCANS,
+            scans=SCANS + PREDICT_ONLY,
             scan_shape=config["scan_shape"],
             demo=config["demo"],
             demo_elements=DEMO_ELEMENTS,

@@ -6,6 +6,7 @@ from edsmaps.caching import CacheSettings, build_cache
 
 build_cache(
     converted_h5=snakemake.input.h5,
+    elements=snakemake.params.elements,
     eds_paths=dict(zip(snakemake.params.elements, snakemake.input.eds)),
     haadf_path=snakemake.input.haadf[0] if snakemake.input.haadf else None,
     scan_shape=tuple(snakemake.params.scan_shape),

@@ -13,6 +13,9 @@ from pathlib import Path
 
 @dataclass
 class StepResult:
+    """``seconds`` is the step's own timing when the function returns one (e.g. just
+    ``model.fit``), else the whole call's."""
+
     step: str
     seconds: float
     peak_rss_mb: float
@@ -41,14 +44,17 @@ def peak_rss_mb():
 
 def _child(conn, fn, args, kwargs):
     start = time.perf_counter()
-    fn(*args, **kwargs)
+    timed = fn(*args, **kwargs)
     seconds = time.perf_counter() - start
-    conn.send((seconds, peak_rss_mb()))
+    conn.send((timed if isinstance(timed, float) else seconds, peak_rss_mb()))
     conn.close()
 
 
 def measure(step, fn, *args, items=0, unit="patterns", **kwargs):
-    """Run ``fn(*args, **kwargs)`` in a spawned process; return its time and peak RSS."""
+    """Run ``fn(*args, **kwargs)`` in a spawned process; return its time and peak RSS.
+
+    If ``fn`` returns a float, that is taken as the step's time in seconds (so a function can
+    time only its core, e.g. ``model.fit``, not imports and loading)."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, fn, args, kwargs))
@@ -82,3 +88,84 @@ def write_table(results, path):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(text)
     return text
+
+
+def write_synthetic_cache(patterns, targets, cache_path, raw_path):
+    """A training cache (float16 / 2**16) plus the raw uint16 stack for the reference loader."""
+    import numpy as np
+
+    n = len(patterns)
+    np.save(raw_path, patterns)
+    with open(cache_path, "wb") as fh:
+        np.savez(
+            fh,
+            patterns=(patterns / np.float32(2**16)).astype(np.float16),
+            pattern_divisor=np.float64(2**16),
+            targets=targets.astype(np.float32),
+            targets_unblurred=targets.astype(np.float32),
+            haadf=np.ones(n, dtype=np.float32),
+            has_haadf=np.bool_(True),
+            has_eds=np.bool_(True),
+            elements=np.array(["O", "Si", "Ge", "Sb", "Te"]),
+            scan_shape=np.array([n, 1]),
+            crop_origin=np.array([0, 0]),
+            r_pixel_size=np.float64(1.0),
+            r_pixel_units=np.array("nm"),
+        )
+
+
+def ours_train(cache_path, roles_path, workdir, epochs, threads):
+    """Our training path (float16 cache streamed by PyDataset); returns model.fit seconds."""
+    import json
+
+    from .model import ModelSettings
+    from .training import TrainingSettings, train_variant
+
+    settings = TrainingSettings(epochs=epochs, patience=epochs, mixed_precision=True)
+    train_variant({"bench": cache_path}, roles_path, settings, ModelSettings(), workdir / "m.keras",
+                  workdir / "h.csv", workdir / "s.json", workdir / "manifest.json", threads=threads)
+    return json.loads((workdir / "manifest.json").read_text())["result"]["seconds"]
+
+
+def ours_predict(cache_path, workdir, threads):
+    """Our prediction path on every pattern of the cache; returns predict seconds."""
+    import numpy as np
+
+    from .backend import setup_backend
+
+    setup_backend(threads=threads)
+    from .prediction import load_trained_model, predict_patterns
+    from .scaling import load_json
+
+    model = load_trained_model(workdir / "m.keras")
+    scaling = load_json(workdir / "s.json")
+    with np.load(cache_path) as cache:
+        patterns = cache["patterns"]
+    start = time.perf_counter()
+    predict_patterns(model, patterns, np.arange(len(patterns)), scaling, 256)
+    return time.perf_counter() - start
+
+
+def reference_train_predict(raw_path, targets_path, epochs, threads, phase):
+    """The paper's way (Code 1/4): whole scan as float64 / 2**16, train_test_split(0.2, 42),
+    ``model.fit`` on numpy arrays with batch 64; returns fit or predict seconds."""
+    import numpy as np
+
+    from .backend import setup_backend
+
+    setup_backend(threads=threads, mixed_precision=False)
+    from sklearn.model_selection import train_test_split
+
+    from .model import build_model, compile_model
+
+    x = np.load(raw_path) / 2**16  # float64, as py4DSTEM.read(...).data / 2 ** 16
+    y = np.load(targets_path)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=42)
+    model = compile_model(build_model(x.shape[1:], y.shape[1]))
+    start = time.perf_counter()
+    if phase == "train":
+        model.fit(x_train, {"eds": y_train}, batch_size=64, validation_data=(x_test, {"eds": y_test}),
+                  epochs=epochs, verbose=0)
+    else:
+        model.predict(x, batch_size=256, verbose=0)
+    return time.perf_counter() - start

@@ -11,6 +11,7 @@ targets                (N, E) float32               blurred EDS, atomic fraction
 targets_unblurred      (N, E) float32               EDS as measured, atomic fraction
 haadf                  (N,) float32                 HAADF (NaN everywhere if has_haadf is False)
 has_haadf              () bool
+has_eds                () bool                      False for predict-only scans (targets are NaN)
 elements               (E,) str                     element order of the target columns
 scan_shape             (2,) int64                   (rows, cols) after cropping; N = rows * cols
 crop_origin            (2,) int64                   (row, col) of the crop in the raw scan
@@ -73,9 +74,14 @@ def load_eds_map(path, scan_shape, element, unit):
     return eds
 
 
-def build_cache(converted_h5, eds_paths, haadf_path, scan_shape, eds_unit, settings: CacheSettings, output_npz):
-    """Write the NPZ cache of one scan; ``eds_paths`` maps element -> MRC path in target order,
-    ``eds_unit`` is 'fraction' or 'percent' (at.%, divided by 100)."""
+def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_unit, settings: CacheSettings,
+                output_npz):
+    """Write the NPZ cache of one scan.
+
+    ``eds_paths`` maps each of ``elements`` to its MRC map, or is empty for a scan without EDS
+    (predict-only: targets are NaN); ``eds_unit`` is 'fraction' or 'percent' (at.%, divided
+    by 100).
+    """
     import py4DSTEM
 
     rows, cols = crop_slices(scan_shape, settings.crop_rows, settings.crop_cols)
@@ -97,13 +103,19 @@ def build_cache(converted_h5, eds_paths, haadf_path, scan_shape, eds_unit, setti
             settings.bilateral_sigma_space,
         )
 
-    raw_maps = {el: load_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
-    targets = np.stack([prepare(m)[rows, cols].ravel() for m in raw_maps.values()], axis=1)
-    unblurred = np.stack([m[rows, cols].ravel() for m in raw_maps.values()], axis=1)
+    n = len(patterns)
+    if eds_paths:
+        if list(eds_paths) != list(elements):
+            raise ValueError(f"EDS maps given for {list(eds_paths)} but elements are {list(elements)}")
+        raw_maps = {el: load_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
+        targets = np.stack([prepare(m)[rows, cols].ravel() for m in raw_maps.values()], axis=1)
+        unblurred = np.stack([m[rows, cols].ravel() for m in raw_maps.values()], axis=1)
+    else:
+        targets = unblurred = np.full((n, len(elements)), np.nan, dtype=np.float32)
     if haadf_path is not None:
         haadf = read_map(haadf_path, scan_shape, "HAADF")[rows, cols].ravel()
     else:
-        haadf = np.full(targets.shape[0], np.nan, dtype=np.float32)
+        haadf = np.full(n, np.nan, dtype=np.float32)
     with atomic_output(output_npz) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(
@@ -114,7 +126,8 @@ def build_cache(converted_h5, eds_paths, haadf_path, scan_shape, eds_unit, setti
                 targets_unblurred=unblurred.astype(np.float32),
                 haadf=haadf.astype(np.float32),
                 has_haadf=np.bool_(haadf_path is not None),
-                elements=np.array(list(eds_paths)),
+                has_eds=np.bool_(bool(eds_paths)),
+                elements=np.array(list(elements)),
                 scan_shape=np.array(cropped_shape, dtype=np.int64),
                 crop_origin=np.array([rows.start, cols.start], dtype=np.int64),
                 r_pixel_size=np.float64(cal.get_R_pixel_size()),

@@ -5,8 +5,10 @@ import sys
 
 
 def log_to(path):
-    """Redirect stderr to ``path`` (line-buffered) and route ``logging`` there at INFO level."""
+    """Redirect stderr and stdout (Keras' progress lines) to ``path`` (line-buffered) and route
+    ``logging`` there at INFO level."""
     sys.stderr = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job
+    sys.stdout = sys.stderr
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,

@@ -1,0 +1,44 @@
+import pytest
+
+from edsmaps.model import InputTooSmallError, ModelSettings, build_model, compile_model, feature_size
+
+keras = pytest.importorskip("keras")
+
+
+def test_default_is_the_papers_code3():
+    model = build_model((256, 256), 5)
+    assert model.count_params() == 11_170_693
+    kinds = [layer.__class__.__name__ for layer in model.layers]
+    assert kinds == [
+        "InputLayer", "Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D",
+        "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D",
+        "Dropout", "Flatten", "Dense", "Dense", "Dense", "Dense",
+    ]  # fmt: skip
+    convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    assert [c.filters for c in convs] == [32, 64, 128, 256, 512]
+    assert [c.kernel_size for c in convs] == [(3, 3)] * 5
+    assert [c.activation.__name__ for c in convs] == ["linear", "relu", "relu", "relu", "relu"]
+    dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+    assert [d.units for d in dense] == [512, 256, 128, 5]
+    assert dense[-1].activation.__name__ == "softmax"
+    assert model.get_layer(index=model.layers.index(dense[0]) - 2).rate == 0.5
+
+
+def test_compile_uses_adam_and_mae():
+    model = compile_model(build_model((96, 96), 5))
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-4)
+
+
+def test_haadf_variant_has_two_relu_heads():
+    model = build_model((96, 96), 5, ModelSettings(haadf_head=True, output_activation="relu"))
+    assert sorted(model.output_names) == ["eds", "haadf"]
+    assert model.get_layer("eds").activation.__name__ == "relu"
+    assert model.get_layer("haadf").units == 1
+
+
+def test_input_too_small_is_refused_with_the_minimum():
+    assert feature_size(94, 5, 3) == 1 and feature_size(93, 5, 3) == 0
+    build_model((94, 94), 5)
+    with pytest.raises(InputTooSmallError, match="93x93 px are too small .* at least 94 px"):
+        build_model((93, 93), 5)

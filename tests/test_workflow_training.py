@@ -1,0 +1,99 @@
+"""End-to-end training, calibration and prediction on the shared tiny run."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import run_snakemake
+
+STRATEGY_SCANS = {
+    "single": ["0033"],
+    "extrapolate": ["0033", "0034", "0035", "0036"],
+    "interpolate": ["0033", "0034", "0035", "0036"],
+}
+VARIANTS = ["paper", "paper_haadf"]
+ELEMENTS = ["O", "Si", "Ge", "Sb", "Te"]
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGY_SCANS))
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_models_carry_history_scaling_calibration_and_provenance(tiny_run, strategy, variant):
+    folder = tiny_run / "results" / "models" / strategy / variant
+    history = (folder / "history.csv").read_text().splitlines()
+    columns = history[0].split(",")
+    assert columns[0] == "epoch" and {"loss", "val_loss"} <= set(columns)
+    assert 1 <= len(history) - 1 <= 2  # tiny config caps at 2 epochs
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["training"]["epochs"] == 2 and manifest["training"]["deterministic"] is True
+    assert manifest["model"]["haadf_head"] is (variant == "paper_haadf")
+    assert "keras" in manifest["versions"] and "numpy" in manifest["versions"]
+    scaling = json.loads((folder / "input_scaling.json").read_text())
+    assert scaling["method"] == "log" and scaling["elements"] == ELEMENTS
+    calibration = json.loads((folder / "calibration.json").read_text())
+    assert set(calibration["outputs"]) == set(ELEMENTS) | ({"haadf"} if variant == "paper_haadf" else set())
+    with np.load(tiny_run / "results" / "splits" / f"{strategy}.npz") as split:
+        n_validation = sum(int((split[s] == 2).sum()) for s in split.files if s in ("0033", "0036"))
+    training = ["0033"] if strategy != "interpolate" else ["0033", "0036"]
+    with np.load(tiny_run / "results" / "splits" / f"{strategy}.npz") as split:
+        assert calibration["n_pixels"] == sum(int((split[s] == 2).sum()) for s in training) == n_validation
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGY_SCANS))
+def test_every_scan_of_a_strategy_is_predicted_with_its_role_mask(tiny_run, strategy):
+    from edsmaps.caching import load_cache
+
+    folder = tiny_run / "results" / "predictions" / strategy
+    for variant in VARIANTS:
+        predicted = sorted(p.stem for p in (folder / variant).glob("*.npz"))
+        assert predicted == STRATEGY_SCANS[strategy] + ["0037"]  # plus the predict-only scan
+    calibration = json.loads((tiny_run / "results" / "models" / strategy / "paper" / "calibration.json").read_text())
+    with np.load(tiny_run / "results" / "splits" / f"{strategy}.npz") as split:
+        roles = {s: split[s] for s in split.files}
+    for scan in STRATEGY_SCANS[strategy]:
+        with np.load(folder / "paper" / f"{scan}.npz") as pred:
+            assert pred["predicted"].shape == (8, 9, 5) and list(pred["elements"]) == ELEMENTS
+            np.testing.assert_array_equal(pred["role"], roles[scan])
+            alpha = np.array([calibration["outputs"][e]["alpha"] for e in ELEMENTS])
+            beta = np.array([calibration["outputs"][e]["beta"] for e in ELEMENTS])
+            np.testing.assert_allclose(pred["predicted_calibrated"], pred["predicted"] * alpha + beta, atol=1e-5)
+            # The paper variant's softmax output is a composition.
+            np.testing.assert_allclose(pred["predicted"].sum(axis=-1), 1.0, atol=1e-4)
+            cache = load_cache(tiny_run / "results" / "cache" / f"{scan}.npz")
+            np.testing.assert_array_equal(pred["eds_blurred"].reshape(-1, 5), cache["targets"])
+            assert "haadf_predicted" not in pred.files
+        with np.load(folder / "paper_haadf" / f"{scan}.npz") as pred:
+            assert pred["haadf_predicted"].shape == (8, 9) and pred["haadf_predicted_calibrated"].shape == (8, 9)
+    if strategy == "single":
+        role = roles["0033"]
+        assert {1, 2, 3} == set(np.unique(role))
+    elif strategy == "interpolate":
+        assert (roles["0034"] == 3).all() and (roles["0035"] == 3).all()
+        assert not (roles["0033"] == 3).any() and not (roles["0036"] == 3).any()
+
+
+def test_deterministic_training_reproduces_predictions(tiny_run, tmp_path):
+    target = "results/predictions/single/paper/0033.npz"
+    rerun = tmp_path / "rerun"
+    shutil.copytree(tiny_run, rerun, ignore=shutil.ignore_patterns(".snakemake"))
+    run_snakemake(rerun, "--forcerun", "train_model", "--", target)
+    with np.load(tiny_run / target) as first, np.load(rerun / target) as second:
+        np.testing.assert_array_equal(first["predicted"], second["predicted"])
+        np.testing.assert_array_equal(first["predicted_calibrated"], second["predicted_calibrated"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_scans_without_eds_are_predicted_and_exported_as_maps(tiny_run, variant):
+    import mrcfile
+    import tifffile
+
+    with np.load(tiny_run / "results" / "predictions" / "interpolate" / variant / "0037.npz") as pred:
+        assert (pred["role"] == 0).all() and np.isnan(pred["eds_blurred"]).all()
+        calibrated = pred["predicted_calibrated"]
+    folder = tiny_run / "results" / "predicted_maps" / "interpolate" / variant / "0037"
+    names = ELEMENTS + (["HAADF"] if variant == "paper_haadf" else [])
+    assert sorted(p.stem for p in folder.glob("*.mrc")) == sorted(names)
+    for i, element in enumerate(ELEMENTS):
+        np.testing.assert_array_equal(mrcfile.read(folder / f"{element}.mrc"), calibrated[..., i])
+        np.testing.assert_array_equal(tifffile.imread(folder / f"{element}.tif"), calibrated[..., i])

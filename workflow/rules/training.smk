@@ -1,0 +1,109 @@
+rule split_strategy:
+    input:
+        caches=lambda wc: cache_files(strategy_scans(wc.strategy)),
+    output:
+        split="results/splits/{strategy}.npz",
+    log:
+        "logs/split_strategy/{strategy}.log",
+    conda:
+        "../../envs/train.yaml"
+    params:
+        strategy=lambda wc: config["strategies"][wc.strategy],
+        scans=lambda wc: strategy_scans(wc.strategy),
+        all_scans=SCANS,
+    script:
+        "../scripts/split_strategy.py"
+
+
+rule train_model:
+    input:
+        caches=lambda wc: cache_files(training_scans(wc.strategy)),
+        split="results/splits/{strategy}.npz",
+    output:
+        model="results/models/{strategy}/{variant}/model.keras",
+        history="results/models/{strategy}/{variant}/history.csv",
+        scaling="results/models/{strategy}/{variant}/input_scaling.json",
+        manifest="results/models/{strategy}/{variant}/manifest.json",
+    log:
+        "logs/train_model/{strategy}/{variant}.log",
+    benchmark:
+        "benchmarks/train_model/{strategy}/{variant}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=240,
+    params:
+        scans=lambda wc: training_scans(wc.strategy),
+        training=config["training"],
+        model=lambda wc: model_settings(wc.variant),
+        tensorboard_dir=lambda wc: f"results/models/{wc.strategy}/{wc.variant}/tensorboard",
+    script:
+        "../scripts/train_model.py"
+
+
+rule calibrate_model:
+    input:
+        model="results/models/{strategy}/{variant}/model.keras",
+        scaling="results/models/{strategy}/{variant}/input_scaling.json",
+        split="results/splits/{strategy}.npz",
+        caches=lambda wc: cache_files(training_scans(wc.strategy)),
+    output:
+        calibration="results/models/{strategy}/{variant}/calibration.json",
+    log:
+        "logs/calibrate_model/{strategy}/{variant}.log",
+    benchmark:
+        "benchmarks/calibrate_model/{strategy}/{variant}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        scans=lambda wc: training_scans(wc.strategy),
+        batch_size=config["prediction"]["batch_size"],
+        backend=backend_settings(),
+    script:
+        "../scripts/calibrate_model.py"
+
+
+rule predict_scan:
+    input:
+        model="results/models/{strategy}/{variant}/model.keras",
+        scaling="results/models/{strategy}/{variant}/input_scaling.json",
+        calibration="results/models/{strategy}/{variant}/calibration.json",
+        split="results/splits/{strategy}.npz",
+        cache="results/cache/{scan}.npz",
+    output:
+        predictions="results/predictions/{strategy}/{variant}/{scan}.npz",
+    log:
+        "logs/predict_scan/{strategy}/{variant}/{scan}.log",
+    benchmark:
+        "benchmarks/predict_scan/{strategy}/{variant}/{scan}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        batch_size=config["prediction"]["batch_size"],
+        backend=backend_settings(),
+    script:
+        "../scripts/predict_scan.py"
+
+
+rule export_predicted_maps:
+    input:
+        predictions="results/predictions/{strategy}/{variant}/{scan}.npz",
+    output:
+        maps=directory("results/predicted_maps/{strategy}/{variant}/{scan}"),
+    log:
+        "logs/export_predicted_maps/{strategy}/{variant}/{scan}.log",
+    conda:
+        "../../envs/preprocess.yaml"
+    params:
+        eds_unit=config["data"]["eds_unit"],
+    script:
+        "../scripts/export_predicted_maps.py"

@@ -1,0 +1,51 @@
+"""Stream training batches from NPZ caches without float64 or whole-dataset copies.
+
+Import only after :func:`edsmaps.backend.setup_backend` (this module imports keras).
+"""
+
+import math
+
+import keras
+import numpy as np
+
+from .scaling import scale_patterns
+
+
+class PatternBatches(keras.utils.PyDataset):
+    """Batches of scaled patterns (b, Qy, Qx, 1) float32 and targets from several caches.
+
+    ``patterns``: list of (N_i, Qy, Qx) float16 arrays (one per cache); ``index``: (K, 2) int
+    array of (cache number, pattern number); ``targets``: dict output name -> (K, d) float32
+    aligned with ``index`` (None for prediction). Shuffles every epoch when ``shuffle``.
+    """
+
+    def __init__(self, patterns, index, targets, scaling, batch_size, shuffle=False, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.patterns = patterns
+        self.index = np.asarray(index)
+        self.targets = targets
+        self.scaling = scaling
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(self.index)) if shuffle else np.arange(len(self.index))
+
+    def __len__(self):
+        return math.ceil(len(self.index) / self.batch_size)
+
+    def __getitem__(self, i):
+        chosen = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        picks = self.index[chosen]
+        shape = self.patterns[0].shape[1:]
+        batch = np.empty((len(chosen), *shape), dtype=np.float16)
+        for cache in np.unique(picks[:, 0]):
+            rows = picks[:, 0] == cache
+            batch[rows] = self.patterns[cache][picks[rows, 1]]
+        x = scale_patterns(batch, self.scaling)[..., None]
+        if self.targets is None:
+            return (x,)
+        return x, {name: values[chosen] for name, values in self.targets.items()}
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.index))

@@ -1,0 +1,60 @@
+"""Input scaling of diffraction patterns, fitted on training pixels only and saved with the model.
+
+- ``paper``: counts / 2**16, as Code 1 (no statistic to fit);
+- ``log``: log1p(counts) / log1p(c), c the ``percentile`` of training-pixel counts, so most
+  values lie in [0, 1] while keeping low-dose structure visible.
+HAADF targets (auxiliary head) are divided by their training-pixel mean.
+"""
+
+import json
+
+import numpy as np
+
+SCALINGS = ("paper", "log")
+
+
+def fit_input_scaling(method, sources, divisor, percentile=99.9, sample=200000, seed=0):
+    """Fit ``method`` on training pixels only.
+
+    ``sources``: list of (patterns (N, Qy, Qx) cached values, indices of training patterns);
+    counts = value * ``divisor``. Returns a JSON-serialisable dict for :func:`scale_patterns`.
+    """
+    if method not in SCALINGS:
+        raise ValueError(f"unknown input scaling '{method}'; choose one of {SCALINGS}")
+    params = {"method": method, "divisor": float(divisor)}
+    if method == "log":
+        rng = np.random.default_rng(seed)
+        draws = []
+        per_source = max(1, sample // len(sources))
+        for patterns, indices in sources:
+            flat = patterns.reshape(len(patterns), -1)
+            rows = rng.choice(np.asarray(indices), size=per_source)
+            cols = rng.integers(0, flat.shape[1], size=per_source)
+            draws.append(flat[rows, cols].astype(np.float32) * np.float32(divisor))
+        reference = np.percentile(np.concatenate(draws), percentile)
+        params["log_reference"] = float(max(np.log1p(reference), 1e-6))
+        params["percentile"] = percentile
+    return params
+
+
+def scale_patterns(cached, params):
+    """Scale a batch of cached patterns (float16, any shape) to float32 network input."""
+    x = np.asarray(cached, dtype=np.float32)
+    if params["method"] == "paper":
+        return x * np.float32(params["divisor"] / 2.0**16)
+    np.multiply(x, np.float32(params["divisor"]), out=x)
+    np.log1p(x, out=x)
+    x *= np.float32(1.0 / params["log_reference"])
+    return x
+
+
+def save_json(params, path):
+    from .atomic import atomic_output
+
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(params, indent=2) + "\n")
+
+
+def load_json(path):
+    with open(path) as fh:
+        return json.load(fh)

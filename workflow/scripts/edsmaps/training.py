@@ -1,0 +1,174 @@
+"""Train one CNN variant for one split strategy on the NPZ caches of its training scans."""
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .atomic import atomic_output
+from .backend import setup_backend
+from .model import ModelSettings, build_model, compile_model
+from .provenance import write_manifest
+from .scaling import fit_input_scaling, save_json
+from .strategies import TRAIN, VALIDATION, load_roles
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Optimisation and runtime settings; defaults are the paper's Code 3/4 values."""
+
+    backend: str = "tensorflow"
+    seed: int = 42
+    deterministic: bool = False
+    mixed_precision: bool = True
+    input_scaling: str = "log"
+    log_percentile: float = 99.9
+    epochs: int = 100
+    batch_size: int = 64
+    learning_rate: float = 1e-4
+    patience: int = 5
+    restore_best_weights: bool = False
+    haadf_loss_weight: float = 1.0
+
+
+@dataclass
+class LabelledPixels:
+    """The (cache number, pattern number) index of chosen pixels and their targets."""
+
+    index: np.ndarray
+    eds: np.ndarray
+    haadf: np.ndarray
+
+
+class CacheSet:
+    """Several scans' caches loaded once (patterns stay float16; nothing is concatenated)."""
+
+    def __init__(self, cache_paths):
+        self.scans = list(cache_paths)
+        self.patterns, self.eds, self.haadf = [], [], []
+        self.elements, self.divisor = None, None
+        for scan, path in cache_paths.items():
+            with np.load(path, allow_pickle=False) as cache:
+                self.patterns.append(cache["patterns"])
+                self.eds.append(cache["targets"])
+                self.haadf.append(cache["haadf"])
+                names = [str(e) for e in cache["elements"]]
+                if self.elements not in (None, names):
+                    raise ValueError(f"{path}: elements {names} differ from another cache's {self.elements}")
+                self.elements, self.divisor = names, float(cache["pattern_divisor"])
+        shapes = {p.shape[1:] for p in self.patterns}
+        if len(shapes) > 1:
+            raise ValueError(f"caches {list(cache_paths.values())} have different pattern sizes {sorted(shapes)}")
+        self.pattern_shape = self.patterns[0].shape[1:]
+
+    def pixels(self, roles, wanted_roles):
+        """Pixels whose role (dict scan -> (rows, cols)) is in ``wanted_roles``."""
+        index, eds, haadf = [], [], []
+        for number, scan in enumerate(self.scans):
+            chosen = np.flatnonzero(np.isin(roles[scan].ravel(), wanted_roles))
+            index.append(np.column_stack([np.full(len(chosen), number), chosen]))
+            eds.append(self.eds[number][chosen])
+            haadf.append(self.haadf[number][chosen])
+        return LabelledPixels(np.concatenate(index), np.concatenate(eds), np.concatenate(haadf))
+
+
+def target_dict(pixels, haadf_scale, with_haadf):
+    targets = {"eds": pixels.eds.astype(np.float32)}
+    if with_haadf:
+        targets["haadf"] = (pixels.haadf / haadf_scale).astype(np.float32)[:, None]
+    return targets
+
+
+def train_variant(
+    cache_paths,
+    roles_path,
+    settings: TrainingSettings,
+    model_settings: ModelSettings,
+    model_path,
+    history_path,
+    scaling_path,
+    manifest_path,
+    tensorboard_dir=None,
+    threads=None,
+):
+    """Fit the model on TRAIN pixels with early stopping on VALIDATION pixels of the training
+    scans; write the model, history CSV, input scaling JSON and a provenance manifest."""
+    keras = setup_backend(settings.backend, threads, settings.seed, settings.deterministic, settings.mixed_precision)
+    from .data import PatternBatches
+
+    roles = load_roles(roles_path)
+    caches = CacheSet(cache_paths)
+    train = caches.pixels(roles, [TRAIN])
+    val = caches.pixels(roles, [VALIDATION])
+    if len(train.index) == 0 or len(val.index) == 0:
+        raise ValueError(f"{roles_path}: the strategy leaves {len(train.index)} training and {len(val.index)} "
+                         "validation pixels; both must be non-empty (check validation_fraction and the crop).")
+    scaling = fit_input_scaling(
+        settings.input_scaling,
+        [(p, train.index[train.index[:, 0] == i, 1]) for i, p in enumerate(caches.patterns)],
+        caches.divisor,
+        settings.log_percentile,
+        seed=settings.seed,
+    )
+    haadf_scale = 1.0
+    if model_settings.haadf_head:
+        if not np.isfinite(train.haadf).all():
+            raise ValueError("the HAADF-auxiliary variant needs HAADF maps for every training scan (data.haadf)")
+        haadf_scale = float(train.haadf.mean())
+    scaling.update(elements=caches.elements, haadf_scale=haadf_scale, pattern_shape=list(caches.pattern_shape))
+
+    model = build_model(tuple(caches.pattern_shape), len(caches.elements), model_settings)
+    compile_model(model, settings.learning_rate, "mae", settings.haadf_loss_weight)
+    train_batches = PatternBatches(
+        caches.patterns, train.index, target_dict(train, haadf_scale, model_settings.haadf_head), scaling,
+        settings.batch_size, shuffle=True, seed=settings.seed,
+    )
+    val_batches = PatternBatches(
+        caches.patterns, val.index, target_dict(val, haadf_scale, model_settings.haadf_head), scaling,
+        settings.batch_size,
+    )
+    with atomic_output(history_path) as history_tmp:
+        callbacks = [
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=settings.patience, restore_best_weights=settings.restore_best_weights
+            ),
+            keras.callbacks.CSVLogger(str(history_tmp)),
+        ]
+        if tensorboard_dir is not None and keras.backend.backend() == "tensorflow":
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
+        start = time.perf_counter()
+        history = model.fit(
+            train_batches, validation_data=val_batches, epochs=settings.epochs, callbacks=callbacks, verbose=2
+        )
+        seconds = time.perf_counter() - start
+    epochs_run = len(history.history["loss"])
+    val_loss = history.history["val_loss"]
+    with atomic_output(model_path) as tmp:
+        model.save(tmp)
+    save_json(scaling, scaling_path)
+    write_manifest(
+        manifest_path,
+        training=asdict(settings),
+        model=asdict(model_settings),
+        data={
+            "caches": {scan: str(p) for scan, p in cache_paths.items()},
+            "roles": str(roles_path),
+            "train_pixels": int(len(train.index)),
+            "validation_pixels": int(len(val.index)),
+            "elements": caches.elements,
+        },
+        result={
+            "epochs_run": epochs_run,
+            "best_epoch": int(np.argmin(val_loss)) + 1,
+            "best_val_loss": float(np.min(val_loss)),
+            "parameters": int(model.count_params()),
+            "seconds": seconds,
+            "train_patterns_per_s": epochs_run * len(train.index) / seconds,
+            "backend": keras.backend.backend(),
+        },
+    )
+    log.info("trained %d epochs in %.1f s", epochs_run, seconds)
+    return history.history
