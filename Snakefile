@@ -10,6 +10,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -18,3 +20,5 @@ rule all:
         expand("results/cache/{scan}.npz", scan=SCANS),
         all_predictions(),
         all_exported_maps(),
+        rules.metric_tables.output,
+        expand("results/figures/{figure}.{ext}", figure=ALL_FIGURES, ext=["png", "pdf"]),

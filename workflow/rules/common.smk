@@ -31,11 +31,15 @@ def diffraction_file(wildcards):
     return raw_file(config["data"]["diffraction"], wildcards.scan)
 
 
-def eds_files(wildcards):
+def eds_files_of(scan):
     """EDS maps of the configured elements, in target column order (none for predict-only scans)."""
-    if wildcards.scan in PREDICT_ONLY:
+    if scan in PREDICT_ONLY:
         return []
-    return [raw_file(config["data"]["eds"], wildcards.scan, el) for el in ELEMENTS]
+    return [raw_file(config["data"]["eds"], scan, el) for el in ELEMENTS]
+
+
+def eds_files(wildcards):
+    return eds_files_of(wildcards.scan)
 
 
 def haadf_files(wildcards):
@@ -107,3 +111,77 @@ def all_exported_maps():
         variant=VARIANTS,
         scan=PREDICT_ONLY,
     )
+
+
+def figure_scans(names):
+    """Scan ids from ids or roles (first, last, middle) of the figures config."""
+    from edsmaps.strategies import resolve_scans
+
+    return resolve_scans(names, SCANS)
+
+
+def test_scans(strategy):
+    return _resolve_strategy(config["strategies"][strategy], SCANS)[1]
+
+
+def model_file(strategy, variant, name):
+    return f"results/models/{strategy}/{variant}/{name}"
+
+
+def prediction_files(strategy, variant, scans):
+    return [f"results/predictions/{strategy}/{variant}/{scan}.npz" for scan in scans]
+
+
+def scored_predictions():
+    """Every prediction of a scan with EDS, labelled for the metric tables."""
+    return [
+        {"strategy": strategy, "variant": variant, "scan": scan, "path": path}
+        for strategy in STRATEGIES
+        for variant in VARIANTS
+        for scan, path in zip(
+            strategy_scans(strategy),
+            prediction_files(strategy, variant, strategy_scans(strategy)),
+        )
+    ]
+
+
+def truth_files():
+    """Noise-free composition of the demo scans (none for real data)."""
+    if not config["demo"]["enabled"]:
+        return {}
+    return {
+        scan: os.path.join(config["data"]["folder"], "truth", f"{scan}.npz")
+        for scan in SCANS
+    }
+
+
+FIGURES = config["figures"]
+FIG_SINGLE = FIGURES["single_strategy"]
+FIG_EXTRAPOLATE = FIGURES["extrapolation_strategy"]
+FIG_INTERPOLATE = FIGURES["interpolation_strategy"]
+FIG_VARIANT = FIGURES["variant"]
+FIG_CALIBRATION = FIGURES["calibration"]
+for _key in ("single_strategy", "extrapolation_strategy", "interpolation_strategy"):
+    if FIGURES[_key] not in STRATEGIES:
+        raise ValueError(
+            f"config: figures.{_key} names strategy '{FIGURES[_key]}', not one of {STRATEGIES}"
+        )
+for _variant in (FIGURES["variant"], FIGURES["calibration"]["variant"]):
+    if _variant not in VARIANTS:
+        raise ValueError(
+            f"config: figures names variant '{_variant}', not one of {VARIANTS}"
+        )
+
+
+ALL_FIGURES = [
+    "fig1_single_training_and_accuracy",
+    "fig2_extrapolation_metrics",
+    "fig3_maps_extrapolation",
+    "fig4_crosscorr_extrapolation",
+    "fig5_interpolation_metrics",
+    "fig6_maps_interpolation",
+    "fig7_crosscorr_interpolation",
+    "fig8_calibrated_eds_haadf",
+    "fig9_eds_blur_comparison",
+    "fig10_workflow",
+]

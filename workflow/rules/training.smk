@@ -30,7 +30,7 @@ rule train_model:
         "benchmarks/train_model/{strategy}/{variant}.tsv"
     conda:
         "../../envs/train.yaml"
-    threads: workflow.cores
+    threads: 8
     resources:
         gpu=1,
         mem_mb=8000,

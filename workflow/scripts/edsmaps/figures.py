@@ -1,0 +1,221 @@
+"""The paper's figures, each from the predictions (and caches) it needs; nothing is hard-wired to
+the demo: scan names, strategies and regions come from the caller (config)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from .atomic import atomic_output  # noqa: E402
+from .metrics import PREDICTIONS, cross_correlation, load_prediction, pooled_test_pixels, scores  # noqa: E402
+from .strategies import TEST, TRAIN  # noqa: E402
+
+
+def save_figure(fig, png, pdf, dpi=150):
+    """Write PNG and PDF atomically and close the figure."""
+    for path in (png, pdf):
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _test(pred):
+    return pred["role"] == TEST
+
+
+def _scan_extent(pred):
+    """imshow extent in physical units (nm) of the cropped scan, positions of the raw scan."""
+    size = float(pred["r_pixel_size"])
+    rows, cols = (int(v) for v in pred["scan_shape"])
+    r0, c0 = (int(v) for v in pred["crop_origin"])
+    return [c0 * size, (c0 + cols) * size, (r0 + rows) * size, r0 * size], str(pred["r_pixel_units"])
+
+
+def _per_scan_scores(predictions, kind, reference="eds_blurred"):
+    """{element: {metric: [value per test scan]}}."""
+    out = {}
+    for pred in predictions:
+        test = _test(pred)
+        if not test.any():
+            continue
+        for i, element in enumerate(pred["elements"]):
+            s = scores(pred[reference][..., i][test], pred[PREDICTIONS[kind]][..., i][test])
+            for metric, value in s.items():
+                out.setdefault(element, {}).setdefault(metric, []).append(value)
+    return out
+
+
+def _bars(ax, elements, values, ylabel, title):
+    means = [np.nanmean(v) if np.isfinite(v).any() else np.nan for v in values]
+    stds = [np.nanstd(v) if len(v) > 1 and np.isfinite(v).any() else 0 for v in values]
+    ax.bar(elements, means, yerr=stds, capsize=4, color="tab:blue")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
+def training_and_accuracy(history_csv, prediction_path, kind, png, pdf):
+    """Fig. 1: A loss curves, B actual vs predicted (test pixels), C Pearson r, D percent error."""
+    import pandas as pd
+
+    pred = load_prediction(prediction_path)
+    history = pd.read_csv(history_csv)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    ax = axes[0, 0]
+    ax.plot(history["epoch"] + 1, history["loss"], "o-", label="training loss")
+    ax.plot(history["epoch"] + 1, history["val_loss"], "s-", label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MAE loss")
+    ax.set_title("A  convergence")
+    ax.legend()
+    test = _test(pred)
+    ax = axes[0, 1]
+    for i, element in enumerate(pred["elements"]):
+        ax.scatter(pred["eds_blurred"][..., i][test], pred[PREDICTIONS[kind]][..., i][test], s=6, label=element)
+    lims = [0, max(ax.get_xlim()[1], ax.get_ylim()[1])]
+    ax.plot(lims, lims, "k--", lw=1)
+    ax.set_xlabel("actual composition (atomic fraction)")
+    ax.set_ylabel(f"predicted composition ({kind})")
+    ax.set_title("B  actual vs predicted, test pixels")
+    ax.legend(markerscale=2, fontsize=8)
+    per = _per_scan_scores([pred], kind)
+    elements = list(per)
+    _bars(axes[1, 0], elements, [per[e]["pearson_r"] for e in elements], "Pearson r", "C  correlation")
+    _bars(axes[1, 1], elements, [per[e]["percent_error"] for e in elements], "error (%)", "D  100 x MAE / mean")
+    fig.suptitle("Single-scan strategy: training and accuracy")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def strategy_metrics(prediction_paths, kind, title, png, pdf):
+    """Figs. 2 and 5: Pearson r and MAE per element, mean +- std over the test scans."""
+    predictions = [load_prediction(p) for p in prediction_paths]
+    per = _per_scan_scores(predictions, kind)
+    elements = list(per)
+    n = len(next(iter(per.values()))["mae"]) if per else 0
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    _bars(axes[0], elements, [per[e]["pearson_r"] for e in elements], "Pearson r", f"A  correlation ({n} test scans)")
+    _bars(axes[1], elements, [per[e]["mae"] for e in elements], "MAE (atomic fraction)", "B  mean absolute error")
+    fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def composition_maps(prediction_paths, scans, kind, title, png, pdf):
+    """Figs. 3 and 6: real (blurred EDS) and predicted maps per scan; one colour scale per element."""
+    predictions = [load_prediction(p) for p in prediction_paths]
+    elements = predictions[0]["elements"]
+    fig, axes = plt.subplots(2 * len(scans), len(elements), figsize=(2.6 * len(elements), 2.9 * 2 * len(scans)),
+                             squeeze=False)
+    for j, element in enumerate(elements):
+        stack = np.concatenate([np.ravel(p[key][..., j]) for p in predictions for key in ("eds_blurred",
+                                                                                        PREDICTIONS[kind])])
+        vmin, vmax = np.nanpercentile(stack, [1, 99])
+        for s, (scan, pred) in enumerate(zip(scans, predictions)):
+            extent, unit = _scan_extent(pred)
+            role = "training scan" if (pred["role"] == TRAIN).any() else "test scan"
+            for k, (key, label) in enumerate((("eds_blurred", "real"), (PREDICTIONS[kind], "predicted"))):
+                ax = axes[2 * s + k, j]
+                image = ax.imshow(pred[key][..., j], vmin=vmin, vmax=vmax, cmap="viridis", extent=extent)
+                ax.set_title(f"{scan} {label} {element}\n({role})", fontsize=8)
+                ax.set_xlabel(f"x ({unit})", fontsize=7)
+                ax.set_ylabel(f"y ({unit})", fontsize=7)
+                ax.tick_params(labelsize=6)
+                fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).set_label("atomic fraction", fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def cross_correlations(prediction_paths, kind, title, png, pdf):
+    """Figs. 4 and 7: element x element correlations of real and of predicted compositions, and
+    real (rows) vs predicted (columns), over the pooled test pixels."""
+    predictions = [load_prediction(p) for p in prediction_paths]
+    elements = predictions[0]["elements"]
+    real, predicted = pooled_test_pixels(predictions, kind=kind)
+    matrices = cross_correlation(real, predicted)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    for ax, (name, label) in zip(axes, (("real", "A  real vs real"), ("predicted", "B  predicted vs predicted"),
+                                        ("real_vs_predicted", "C  real (rows) vs predicted"))):
+        image = ax.imshow(matrices[name], vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_xticks(range(len(elements)), elements)
+        ax.set_yticks(range(len(elements)), elements)
+        for (r, c), value in np.ndenumerate(matrices[name]):
+            ax.text(c, r, "nan" if np.isnan(value) else f"{value:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_title(label)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).set_label("Pearson r")
+    fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def calibrated_eds_haadf(prediction_path, cache_path, region, scan, png, pdf):
+    """Fig. 8: raw CNN, calibrated and real EDS + HAADF for one scan, and the mean diffraction
+    pattern of ``region`` = [row0, row1, col0, col1) (cropped-scan pixels, from the cache)."""
+    pred = load_prediction(prediction_path)
+    with np.load(cache_path, allow_pickle=False) as cache:
+        patterns = cache["patterns"]
+    elements = pred["elements"]
+    r0, r1, c0, c1 = region
+    rows, cols = (int(v) for v in pred["scan_shape"])
+    if not (0 <= r0 < r1 <= rows and 0 <= c0 < c1 <= cols):
+        raise ValueError(f"figures.calibration.region {region} lies outside the cropped scan {rows}x{cols}")
+    outputs = [(f"{e}", pred["predicted"][..., i], pred["predicted_calibrated"][..., i], pred["eds_blurred"][..., i])
+               for i, e in enumerate(elements)]
+    if "haadf_predicted" in pred:
+        outputs.append(("HAADF", pred["haadf_predicted"], pred["haadf_predicted_calibrated"], pred["haadf"]))
+    fig, axes = plt.subplots(len(outputs), 4, figsize=(12, 2.6 * len(outputs)), squeeze=False)
+    extent, unit = _scan_extent(pred)
+    size = float(pred["r_pixel_size"])
+    oy, ox = (int(v) for v in pred["crop_origin"])
+    for r, (name, raw, calibrated, real) in enumerate(outputs):
+        vmin, vmax = np.nanpercentile(np.concatenate([calibrated.ravel(), real.ravel()]), [1, 99])
+        for c, (image, label) in enumerate(((raw, "raw CNN"), (calibrated, "calibrated"), (real, "real"))):
+            ax = axes[r, c]
+            scale = dict(vmin=vmin, vmax=vmax) if c else {}
+            shown = ax.imshow(image, extent=extent, cmap="viridis", **scale)
+            ax.add_patch(Rectangle(((ox + c0) * size, (oy + r0) * size), (c1 - c0) * size, (r1 - r0) * size,
+                                   fill=False, edgecolor="red", lw=1))
+            ax.set_title(f"{scan} {name}: {label}", fontsize=8)
+            ax.set_xlabel(f"x ({unit})", fontsize=7)
+            ax.tick_params(labelsize=6)
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        axes[r, 3].axis("off")
+    index = (np.arange(r0, r1)[:, None] * cols + np.arange(c0, c1)[None, :]).ravel()
+    mean_pattern = patterns[index].astype(np.float32).mean(axis=0)
+    ax = axes[0, 3]
+    ax.axis("on")
+    ax.imshow(np.log1p(mean_pattern * 2**16), cmap="magma")
+    ax.set_title(f"B  mean pattern of region\nrows {r0}-{r1}, cols {c0}-{c1} (log)", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.suptitle("A  CNN with HAADF output: raw, linearly calibrated and real maps")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+
+def blur_comparison(eds_paths, scan_shape, eds_unit, cache_settings, scan, png, pdf):
+    """Fig. 9: measured vs blurred EDS maps (``eds_paths``: element -> MRC) of one scan, blurred
+    with the cache settings."""
+    from .blur import blur_map
+    from .caching import load_eds_map
+
+    raw_maps = {el: load_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
+    method, kernel = cache_settings.blur_method, cache_settings.blur_kernel
+    blurred_maps = {
+        el: blur_map(m, method, kernel, cache_settings.bilateral_sigma_color, cache_settings.bilateral_sigma_space)
+        for el, m in raw_maps.items()
+    }
+    elements = list(raw_maps)
+    fig, axes = plt.subplots(2, len(elements), figsize=(2.6 * len(elements), 6.5), squeeze=False)
+    for j, element in enumerate(elements):
+        vmin, vmax = np.percentile(raw_maps[element], [1, 99])
+        for r, (maps, label) in enumerate(((raw_maps, "measured"), (blurred_maps, f"{method} {kernel}x{kernel}"))):
+            image = axes[r, j].imshow(maps[element], vmin=vmin, vmax=vmax, cmap="viridis")
+            axes[r, j].set_title(f"{scan} {element}: {label}", fontsize=8)
+            axes[r, j].tick_params(labelsize=6)
+            fig.colorbar(image, ax=axes[r, j], fraction=0.046, pad=0.04)
+    fig.suptitle("EDS maps before and after blurring")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)

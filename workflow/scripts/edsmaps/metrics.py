@@ -1,0 +1,125 @@
+"""Scores of predicted composition maps, on test pixels only.
+
+Definitions (per element, over the test pixels of one scan):
+- ``pearson_r``: Pearson correlation (scipy); NaN with a warning when either map is constant;
+- ``mae``: mean absolute error in atomic fraction;
+- ``abs_error_at_pct``: the same in at.% (100 x mae);
+- ``percent_error``: 100 x mae / mean(reference), the paper's Fig. 1D;
+- ``r2``: coefficient of determination (scikit-learn), reference as the truth.
+References: ``eds_blurred`` (the paper's target), ``eds_unblurred`` (as measured) and
+``truth`` (the noise-free composition, demo data only).
+"""
+
+import warnings
+
+import numpy as np
+
+from .strategies import TEST
+
+REFERENCES = ("eds_blurred", "eds_unblurred", "truth")
+PREDICTIONS = {"raw": "predicted", "calibrated": "predicted_calibrated"}
+METRICS = ("pearson_r", "mae", "abs_error_at_pct", "percent_error", "r2")
+
+
+class ConstantMapWarning(UserWarning):
+    pass
+
+
+def pearson_r(reference, predicted):
+    """Pearson r; NaN (with a ConstantMapWarning) when either input is constant or empty."""
+    from scipy.stats import pearsonr
+
+    reference, predicted = np.asarray(reference, float), np.asarray(predicted, float)
+    if reference.size < 2 or np.ptp(reference) == 0 or np.ptp(predicted) == 0:
+        warnings.warn("constant map: Pearson r is undefined (NaN)", ConstantMapWarning, stacklevel=2)
+        return float("nan")
+    return float(pearsonr(reference, predicted).statistic)
+
+
+def scores(reference, predicted):
+    """All METRICS of one element's maps (1D arrays of test pixels)."""
+    from sklearn.metrics import r2_score
+
+    reference, predicted = np.asarray(reference, float), np.asarray(predicted, float)
+    mae = float(np.mean(np.abs(predicted - reference)))
+    mean = float(np.mean(reference))
+    return {
+        "pearson_r": pearson_r(reference, predicted),
+        "mae": mae,
+        "abs_error_at_pct": 100 * mae,
+        "percent_error": 100 * mae / mean if mean != 0 else float("nan"),
+        "r2": float(r2_score(reference, predicted)) if reference.size > 1 else float("nan"),
+    }
+
+
+def truth_maps(truth_npz, elements, crop_origin, scan_shape):
+    """Noise-free composition (rows, cols, E) of the cropped scan from a demo truth file."""
+    with np.load(truth_npz, allow_pickle=False) as truth:
+        names = [str(e) for e in truth["elements"]]
+        r0, c0 = (int(v) for v in crop_origin)
+        rows, cols = (int(v) for v in scan_shape)
+        comp = truth["composition"][r0 : r0 + rows, c0 : c0 + cols]
+        return np.stack([comp[..., names.index(e)] for e in elements], axis=-1)
+
+
+def load_prediction(path, truth_npz=None):
+    """Prediction NPZ as a dict, with ``truth`` (rows, cols, E) added when ``truth_npz`` is given."""
+    with np.load(path, allow_pickle=False) as npz:
+        pred = {key: npz[key] for key in npz.files}
+    pred["elements"] = [str(e) for e in pred["elements"]]
+    if truth_npz is not None:
+        pred["truth"] = truth_maps(truth_npz, pred["elements"], pred["crop_origin"], pred["scan_shape"])
+    return pred
+
+
+def score_prediction(pred, labels):
+    """Rows (dicts) of every output x prediction kind x reference on the test pixels of ``pred``.
+
+    ``labels`` (strategy, variant, scan ...) are copied into every row. No test pixel -> no rows.
+    """
+    test = pred["role"] == TEST
+    if not test.any():
+        return []
+    rows = []
+    for kind, key in PREDICTIONS.items():
+        for reference in REFERENCES:
+            if reference not in pred or not np.isfinite(pred[reference][test]).all():
+                continue
+            for i, element in enumerate(pred["elements"]):
+                rows.append({**labels, "output": element, "prediction": kind, "reference": reference,
+                             "n_pixels": int(test.sum()),
+                             **scores(pred[reference][..., i][test], pred[key][..., i][test])})
+        haadf_key = "haadf_" + key
+        if haadf_key in pred and np.isfinite(pred["haadf"][test]).all():
+            rows.append({**labels, "output": "HAADF", "prediction": kind, "reference": "haadf",
+                         "n_pixels": int(test.sum()), **scores(pred["haadf"][test], pred[haadf_key][test])})
+    return rows
+
+
+def summarise(table):
+    """Mean and std over test scans of every metric (pandas DataFrame in, DataFrame out)."""
+    keys = ["strategy", "variant", "output", "prediction", "reference"]
+    grouped = table.groupby(keys, sort=False)[list(METRICS)]
+    summary = grouped.agg(["mean", "std"])
+    summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
+    summary["n_scans"] = grouped.size()
+    return summary.reset_index()
+
+
+def cross_correlation(real, predicted):
+    """Element x element Pearson matrices of pixels (n, E): real-real, predicted-predicted and
+    real (rows) vs predicted (columns). Constant columns give NaN entries."""
+    e = real.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        both = np.corrcoef(np.concatenate([real, predicted], axis=1), rowvar=False)
+    return {"real": both[:e, :e], "predicted": both[e:, e:], "real_vs_predicted": both[:e, e:]}
+
+
+def pooled_test_pixels(predictions, reference="eds_blurred", kind="calibrated"):
+    """Test pixels of several predictions stacked: (real (n, E), predicted (n, E))."""
+    real, predicted = [], []
+    for pred in predictions:
+        test = pred["role"] == TEST
+        real.append(pred[reference][test])
+        predicted.append(pred[PREDICTIONS[kind]][test])
+    return np.concatenate(real), np.concatenate(predicted)
