@@ -76,7 +76,7 @@ def test_every_scan_of_a_strategy_is_predicted_with_its_role_mask(tiny_run, stra
 def test_deterministic_training_reproduces_predictions(tiny_run, tmp_path):
     target = "results/predictions/single/paper/0033.npz"
     rerun = tmp_path / "rerun"
-    shutil.copytree(tiny_run, rerun, ignore=shutil.ignore_patterns(".snakemake"))
+    shutil.copytree(tiny_run, rerun)
     run_snakemake(rerun, "--forcerun", "train_model", "--", target)
     with np.load(tiny_run / target) as first, np.load(rerun / target) as second:
         np.testing.assert_array_equal(first["predicted"], second["predicted"])

@@ -14,11 +14,15 @@ from .strategies import TEST, TRAIN  # noqa: E402
 
 
 def save_figure(fig, png, pdf, dpi=150):
-    """Write PNG and PDF atomically and close the figure."""
+    """Write PNG and PDF atomically, close the figure and return the titles of its panels
+    (colour bars excluded) and its suptitle, so callers can check what was drawn."""
     for path in (png, pdf):
         with atomic_output(path) as tmp:
             fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.axison]
+    suptitle = fig._suptitle.get_text() if fig._suptitle else ""
     plt.close(fig)
+    return {"panels": titles, "suptitle": suptitle}
 
 
 def _test(pred):
@@ -85,7 +89,7 @@ def training_and_accuracy(history_csv, prediction_path, kind, png, pdf):
     _bars(axes[1, 1], elements, [per[e]["percent_error"] for e in elements], "error (%)", "D  100 x MAE / mean")
     fig.suptitle("Single-scan strategy: training and accuracy")
     fig.tight_layout()
-    save_figure(fig, png, pdf)
+    return save_figure(fig, png, pdf)
 
 
 def strategy_metrics(prediction_paths, kind, title, png, pdf):
@@ -99,7 +103,7 @@ def strategy_metrics(prediction_paths, kind, title, png, pdf):
     _bars(axes[1], elements, [per[e]["mae"] for e in elements], "MAE (atomic fraction)", "B  mean absolute error")
     fig.suptitle(title)
     fig.tight_layout()
-    save_figure(fig, png, pdf)
+    return save_figure(fig, png, pdf)
 
 
 def composition_maps(prediction_paths, scans, kind, title, png, pdf):
@@ -125,7 +129,7 @@ def composition_maps(prediction_paths, scans, kind, title, png, pdf):
                 fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).set_label("atomic fraction", fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    save_figure(fig, png, pdf)
+    return save_figure(fig, png, pdf)
 
 
 def cross_correlations(prediction_paths, kind, title, png, pdf):
@@ -147,7 +151,7 @@ def cross_correlations(prediction_paths, kind, title, png, pdf):
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).set_label("Pearson r")
     fig.suptitle(title)
     fig.tight_layout()
-    save_figure(fig, png, pdf)
+    return save_figure(fig, png, pdf)
 
 
 def calibrated_eds_haadf(prediction_path, cache_path, region, scan, png, pdf):
@@ -192,7 +196,7 @@ def calibrated_eds_haadf(prediction_path, cache_path, region, scan, png, pdf):
     ax.set_yticks([])
     fig.suptitle("A  CNN with HAADF output: raw, linearly calibrated and real maps")
     fig.tight_layout()
-    save_figure(fig, png, pdf)
+    return save_figure(fig, png, pdf)
 
 
 def blur_comparison(eds_paths, scan_shape, eds_unit, cache_settings, scan, png, pdf):
@@ -218,4 +222,4 @@ def blur_comparison(eds_paths, scan_shape, eds_unit, cache_settings, scan, png, 
             fig.colorbar(image, ax=axes[r, j], fraction=0.046, pad=0.04)
     fig.suptitle("EDS maps before and after blurring")
     fig.tight_layout()
-    save_figure(fig, png, pdf)
+    return save_figure(fig, png, pdf)

@@ -1,0 +1,103 @@
+"""Metric tables, figures and the report on the shared tiny run."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import run_snakemake
+
+FIGURES = [
+    "fig1_single_training_and_accuracy", "fig2_extrapolation_metrics", "fig3_maps_extrapolation",
+    "fig4_crosscorr_extrapolation", "fig5_interpolation_metrics", "fig6_maps_interpolation",
+    "fig7_crosscorr_interpolation", "fig8_calibrated_eds_haadf", "fig9_eds_blur_comparison", "fig10_workflow",
+]  # fmt: skip
+
+
+def test_every_figure_exists_as_png_and_pdf(tiny_run):
+    for figure in FIGURES:
+        png = tiny_run / "results" / "figures" / f"{figure}.png"
+        pdf = tiny_run / "results" / "figures" / f"{figure}.pdf"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
+        assert pdf.read_bytes()[:5] == b"%PDF-", figure
+
+
+def test_metric_tables_score_test_pixels_against_every_reference(tiny_run):
+    table = pd.read_csv(tiny_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"scan": str})
+    assert set(table["reference"]) == {"eds_blurred", "eds_unblurred", "truth", "haadf"}
+    assert set(table["prediction"]) == {"raw", "calibrated"}
+    assert set(table["strategy"]) == {"single", "extrapolate", "interpolate"}
+    # single: 20 % of the 72 cropped pixels; cross-scan test scans: every pixel.
+    assert set(table.loc[table["strategy"] == "single", "n_pixels"]) == {15}
+    assert set(table.loc[table["strategy"] == "interpolate", "scan"]) == {"0034", "0035"}
+    assert set(table.loc[table["strategy"] == "extrapolate", "n_pixels"]) == {72}
+    assert "0037" not in set(table["scan"])  # predict-only scans are never scored
+    np.testing.assert_allclose(table["abs_error_at_pct"], 100 * table["mae"], rtol=1e-5)
+    summary = pd.read_csv(tiny_run / "results" / "tables" / "summary.tsv", sep="\t")
+    row = summary[(summary.strategy == "extrapolate") & (summary.variant == "paper") & (summary.output == "Te")
+                  & (summary.prediction == "raw") & (summary.reference == "eds_blurred")]  # fmt: skip
+    per_scan = table[(table.strategy == "extrapolate") & (table.variant == "paper") & (table.output == "Te")
+                     & (table.prediction == "raw") & (table.reference == "eds_blurred")]  # fmt: skip
+    assert row["n_scans"].item() == 3
+    assert row["mae_mean"].item() == pytest.approx(per_scan["mae"].mean(), rel=1e-4)
+    crosscorr = pd.read_csv(tiny_run / "results" / "tables" / "crosscorr.tsv", sep="\t")
+    real = crosscorr[(crosscorr.matrix == "real") & (crosscorr.row_element == crosscorr.col_element)]
+    np.testing.assert_allclose(real["pearson_r"], 1, atol=1e-6)
+    assert "| extrapolate | paper | Te |" in (tiny_run / "results" / "tables" / "summary.md").read_text()
+
+
+def test_figures_have_the_papers_panels(tiny_run, tmp_path):
+    from edsmaps import figures
+
+    results = tiny_run / "results"
+    fig1 = figures.training_and_accuracy(results / "models/single/paper/history.csv",
+                                         results / "predictions/single/paper/0033.npz", "raw",
+                                         tmp_path / "1.png", tmp_path / "1.pdf")  # fmt: skip
+    assert [t.split()[0] for t in fig1["panels"]] == ["A", "B", "C", "D"]
+    extrapolation = [results / f"predictions/extrapolate/paper/{s}.npz" for s in ("0034", "0035", "0036")]
+    fig2 = figures.strategy_metrics(extrapolation, "raw", "x", tmp_path / "2.png", tmp_path / "2.pdf")
+    assert fig2["panels"] == ["A  correlation (3 test scans)", "B  mean absolute error"]
+    maps = [results / f"predictions/extrapolate/paper/{s}.npz" for s in ("0033", "0035")]
+    fig3 = figures.composition_maps(maps, ["0033", "0035"], "raw", "x", tmp_path / "3.png", tmp_path / "3.pdf")
+    assert len(fig3["panels"]) == 2 * 2 * 5
+    assert fig3["panels"][0] == "0033 real O\n(training scan)" and "0035 predicted O\n(test scan)" in fig3["panels"]
+    fig4 = figures.cross_correlations(extrapolation, "raw", "x", tmp_path / "4.png", tmp_path / "4.pdf")
+    assert [t.split()[0] for t in fig4["panels"]] == ["A", "B", "C"]
+    fig8 = figures.calibrated_eds_haadf(results / "predictions/interpolate/paper_haadf/0035.npz",
+                                        results / "cache/0035.npz", [2, 5, 2, 5], "0035",
+                                        tmp_path / "8.png", tmp_path / "8.pdf")  # fmt: skip
+    assert len(fig8["panels"]) == 6 * 3 + 1 and "0035 HAADF: calibrated" in fig8["panels"]
+    with pytest.raises(ValueError, match="region"):
+        figures.calibrated_eds_haadf(results / "predictions/interpolate/paper_haadf/0035.npz",
+                                     results / "cache/0035.npz", [2, 50, 2, 5], "0035",
+                                     tmp_path / "8.png", tmp_path / "8.pdf")  # fmt: skip
+
+
+def test_one_figure_rebuilds_alone_after_a_plot_setting_changes(tiny_run, tmp_path):
+    rerun = tmp_path / "rerun"
+    shutil.copytree(tiny_run, rerun)
+    target = "results/figures/fig3_maps_extrapolation.png"
+    proc = run_snakemake(rerun, "--dry-run", "--config", "figures={'prediction': 'calibrated'}", "--", target)
+    out = proc.stdout + proc.stderr
+    assert "rule fig3_maps_extrapolation:" in out and "Params have changed" in out
+    assert out.count("rule ") == 1, out  # nothing upstream (training, prediction) re-runs
+
+
+def test_a_figure_alone_builds_only_its_inputs(tmp_path):
+    from conftest import REPO
+
+    work = tmp_path / "fresh"
+    shutil.copytree(REPO / "config", work / "config")
+    proc = run_snakemake(work, "--dry-run", "--", "results/figures/fig3_maps_extrapolation.png")
+    stats = proc.stdout.split("Job stats:")[-1]
+    assert "train_model" in stats and "interpolate" not in proc.stdout
+    assert "fig5_interpolation_metrics" not in stats and "metric_tables" not in stats
+
+
+def test_report_renders_every_figure_and_table(tiny_run):
+    report = tiny_run / "results" / "report.html"
+    run_snakemake(tiny_run, "--report", str(report))
+    html = report.read_text(errors="ignore")
+    for name in FIGURES + ["metrics.tsv", "summary.tsv", "crosscorr.tsv"]:
+        assert name in html, name
