@@ -116,6 +116,6 @@ def test_benchmark_command_smoke(tmp_path):
     steps = [r[0] for r in rows[1:]]
     assert steps == ["raw_read", "convert_and_center", "crop_blur_cache", "train_ours_96", "train_reference_96",
                      "predict_ours_96", "predict_reference_96"]  # fmt: skip
-    assert all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows[1:])
+    assert all(float(r[1]) >= 0 and float(r[2]) > 0 for r in rows[1:])  # a tiny raw read rounds to 0 s
     assert [r[3] for r in rows[1:4]] == ["48"] * 3 and rows[-1][3] == "64"
     assert "96^2 train: ours" in proc.stdout and "speed x" in proc.stdout

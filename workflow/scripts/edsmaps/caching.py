@@ -28,7 +28,7 @@ import numpy as np
 
 from .atomic import atomic_output
 from .blur import blur_map
-from .rawio import InputDataError, read_map
+from .rawio import read_eds_map, read_map
 
 PAPER_DIVISOR = 2.0**16
 
@@ -57,21 +57,6 @@ def crop_slices(scan_shape, crop_rows, crop_cols):
             raise ValueError(f"{name} [{start}, {stop}) must lie inside the scan's 0..{extent} and be non-empty")
         slices.append(slice(start, stop))
     return tuple(slices)
-
-
-def load_eds_map(path, scan_shape, element, unit):
-    """Read one EDS map and return atomic fractions (rows, cols) float32."""
-    eds = read_map(path, scan_shape, f"EDS {element}")
-    if unit == "percent":
-        eds = eds / 100.0
-    if eds.min() < 0:
-        raise InputDataError(f"{path}: EDS {element} map has negative values (min {eds.min():.3g}).")
-    if eds.max() > 1.0 + 1e-6:
-        raise InputDataError(
-            f"{path}: EDS {element} map has values up to {eds.max():.3g}, above 1 for an atomic "
-            "fraction. If the maps are in at.%, set eds_unit: percent."
-        )
-    return eds
 
 
 def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_unit, settings: CacheSettings,
@@ -107,7 +92,7 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
     if eds_paths:
         if list(eds_paths) != list(elements):
             raise ValueError(f"EDS maps given for {list(eds_paths)} but elements are {list(elements)}")
-        raw_maps = {el: load_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
+        raw_maps = {el: read_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
         targets = np.stack([prepare(m)[rows, cols].ravel() for m in raw_maps.values()], axis=1)
         unblurred = np.stack([m[rows, cols].ravel() for m in raw_maps.values()], axis=1)
     else:

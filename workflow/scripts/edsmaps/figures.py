@@ -199,16 +199,16 @@ def calibrated_eds_haadf(prediction_path, cache_path, region, scan, png, pdf):
     return save_figure(fig, png, pdf)
 
 
-def blur_comparison(eds_paths, scan_shape, eds_unit, cache_settings, scan, png, pdf):
+def blur_comparison(eds_paths, scan_shape, eds_unit, blur, scan, png, pdf):
     """Fig. 9: measured vs blurred EDS maps (``eds_paths``: element -> MRC) of one scan, blurred
-    with the cache settings."""
+    as the caches are (``blur``: the ``blur_*``/``bilateral_*`` keys of the cache config)."""
     from .blur import blur_map
-    from .caching import load_eds_map
+    from .rawio import read_eds_map
 
-    raw_maps = {el: load_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
-    method, kernel = cache_settings.blur_method, cache_settings.blur_kernel
+    raw_maps = {el: read_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
+    method, kernel = blur["blur_method"], blur["blur_kernel"]
     blurred_maps = {
-        el: blur_map(m, method, kernel, cache_settings.bilateral_sigma_color, cache_settings.bilateral_sigma_space)
+        el: blur_map(m, method, kernel, blur["bilateral_sigma_color"], blur["bilateral_sigma_space"])
         for el, m in raw_maps.items()
     }
     elements = list(raw_maps)

@@ -116,3 +116,18 @@ def read_map(path, scan_shape, what):
     if not np.isfinite(data).all():
         raise InputDataError(f"{path}: {what} map contains NaN or Inf values; fix or re-export the map.")
     return data
+
+
+def read_eds_map(path, scan_shape, element, unit):
+    """Read one EDS map and return atomic fractions (rows, cols) float32."""
+    eds = read_map(path, scan_shape, f"EDS {element}")
+    if unit == "percent":
+        eds = eds / 100.0
+    if eds.min() < 0:
+        raise InputDataError(f"{path}: EDS {element} map has negative values (min {eds.min():.3g}).")
+    if eds.max() > 1.0 + 1e-6:
+        raise InputDataError(
+            f"{path}: EDS {element} map has values up to {eds.max():.3g}, above 1 for an atomic "
+            "fraction. If the maps are in at.%, set eds_unit: percent."
+        )
+    return eds
