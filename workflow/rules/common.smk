@@ -1,8 +1,15 @@
+import os
 import re
 import sys
 from pathlib import Path
 
 from snakemake.utils import validate
+
+# The package beside the scripts, for the strategy and scan-role helpers below.
+sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))
+from edsmaps.demo import ELEMENTS as DEMO_ELEMENTS
+from edsmaps.strategies import resolve_scans
+from edsmaps.strategies import strategy_scans as _resolve_strategy
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -14,7 +21,6 @@ if set(PREDICT_ONLY) & set(SCANS):
         "a scan either has EDS (scans) or not (predict_only)"
     )
 ELEMENTS = config["elements"]
-DEMO_ELEMENTS = ["O", "Si", "Ge", "Sb", "Te", "Au"]
 
 
 wildcard_constraints:
@@ -56,9 +62,6 @@ def converted_h5(path):
 def conversion_settings():
     return {k: v for k, v in config["conversion"].items() if k != "keep_converted"}
 
-
-sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))
-from edsmaps.strategies import strategy_scans as _resolve_strategy  # noqa: E402
 
 STRATEGIES = list(config["strategies"])
 VARIANTS = list(config["variants"])
@@ -115,8 +118,6 @@ def all_exported_maps():
 
 def figure_scans(names):
     """Scan ids from ids or roles (first, last, middle) of the figures config."""
-    from edsmaps.strategies import resolve_scans
-
     return resolve_scans(names, SCANS)
 
 

@@ -16,6 +16,6 @@ if config["demo"]["enabled"]:
             scans=SCANS + PREDICT_ONLY,
             scan_shape=config["scan_shape"],
             demo=config["demo"],
-            demo_elements=DEMO_ELEMENTS,
+            demo_elements=list(DEMO_ELEMENTS),
         script:
             "../scripts/generate_demo_scan.py"
