@@ -6,7 +6,6 @@ import ast
 import re
 import sys
 from importlib.metadata import version
-from pathlib import Path
 
 import pytest
 import yaml

@@ -33,12 +33,10 @@ def test_models_carry_history_scaling_calibration_and_provenance(tiny_run, strat
     assert scaling["method"] == "log" and scaling["elements"] == ELEMENTS
     calibration = json.loads((folder / "calibration.json").read_text())
     assert set(calibration["outputs"]) == set(ELEMENTS) | ({"haadf"} if variant == "paper_haadf" else set())
-    with np.load(tiny_run / "results" / "splits" / f"{strategy}.npz") as split:
-        n_validation = sum(int((split[s] == 2).sum()) for s in split.files if s in ("0033", "0036"))
+    # Calibration is fitted on exactly the validation pixels of the training scans.
     training = ["0033"] if strategy != "interpolate" else ["0033", "0036"]
     with np.load(tiny_run / "results" / "splits" / f"{strategy}.npz") as split:
-        assert calibration["n_pixels"] == sum(int((split[s] == 2).sum()) for s in training) == n_validation
-
+        assert calibration["n_pixels"] == sum(int((split[s] == 2).sum()) for s in training) > 0
 
 @pytest.mark.parametrize("strategy", list(STRATEGY_SCANS))
 def test_every_scan_of_a_strategy_is_predicted_with_its_role_mask(tiny_run, strategy):

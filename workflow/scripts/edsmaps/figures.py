@@ -20,7 +20,7 @@ def save_figure(fig, png, pdf, dpi=150):
         with atomic_output(path) as tmp:
             fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     titles = [ax.get_title() for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.axison]
-    suptitle = fig._suptitle.get_text() if fig._suptitle else ""
+    suptitle = fig.get_suptitle()
     plt.close(fig)
     return {"panels": titles, "suptitle": suptitle}
 
