@@ -10,6 +10,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/baselines.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 
@@ -21,4 +22,9 @@ rule all:
         all_predictions(),
         all_exported_maps(),
         rules.metric_tables.output,
+        expand(
+            "results/figures/comparison/{strategy}.{ext}",
+            strategy=STRATEGIES,
+            ext=["png", "pdf"],
+        ),
         expand("results/figures/{figure}.{ext}", figure=ALL_FIGURES, ext=["png", "pdf"]),

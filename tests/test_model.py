@@ -42,3 +42,20 @@ def test_input_too_small_is_refused_with_the_minimum():
     build_model((94, 94), 5)
     with pytest.raises(InputTooSmallError, match="93x93 px are too small .* at least 94 px"):
         build_model((93, 93), 5)
+
+
+def test_closure_adds_an_other_output_that_completes_the_composition():
+    import numpy as np
+
+    from edsmaps.prediction import predict_patterns
+    from edsmaps.training import with_other
+
+    eds = np.array([[0.2, 0.3], [0.6, 0.5]], dtype=np.float32)
+    np.testing.assert_allclose(with_other(eds), [[0.2, 0.3, 0.5], [0.6, 0.5, 0.0]])
+    settings = ModelSettings(conv_filters=(4,), dense_units=(8,), closure=True)
+    model = build_model((16, 16), 3, settings)  # 2 elements + other
+    patterns = np.random.default_rng(0).random((5, 16, 16)).astype(np.float16)
+    scaling = {"method": "paper", "divisor": 65536.0, "elements": ["O", "Te"]}
+    out = predict_patterns(model, patterns, np.arange(5), scaling, batch_size=4)
+    assert out["eds"].shape == (5, 2) and out["other"].shape == (5, 1)
+    np.testing.assert_allclose(out["eds"].sum(axis=1) + out["other"][:, 0], 1, rtol=1e-5)

@@ -6,7 +6,6 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run_snakemake
 
 FIGURES = [
@@ -27,8 +26,9 @@ def test_every_figure_exists_as_png_and_pdf(tiny_run):
 def test_metric_tables_score_test_pixels_against_every_reference(tiny_run):
     table = pd.read_csv(tiny_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"scan": str})
     assert set(table["reference"]) == {"eds_blurred", "eds_unblurred", "truth", "haadf"}
-    assert set(table["prediction"]) == {"raw", "calibrated"}
-    assert set(table["strategy"]) == {"single", "extrapolate", "interpolate"}
+    assert set(table["prediction"]) == {"raw", "calibrated", "measured"}  # measured: the noise ceilings
+    assert set(table.loc[table["kind"] == "ceiling", "prediction"]) == {"measured"}
+    assert set(table["strategy"]) == {"single", "single_blocked", "extrapolate", "interpolate"}
     # single: 20 % of the 72 cropped pixels; cross-scan test scans: every pixel.
     assert set(table.loc[table["strategy"] == "single", "n_pixels"]) == {15}
     assert set(table.loc[table["strategy"] == "interpolate", "scan"]) == {"0034", "0035"}
@@ -36,9 +36,10 @@ def test_metric_tables_score_test_pixels_against_every_reference(tiny_run):
     assert "0037" not in set(table["scan"])  # predict-only scans are never scored
     np.testing.assert_allclose(table["abs_error_at_pct"], 100 * table["mae"], rtol=1e-5)
     summary = pd.read_csv(tiny_run / "results" / "tables" / "summary.tsv", sep="\t")
+    summary = summary[summary["kind"] == "cnn"]
     row = summary[(summary.strategy == "extrapolate") & (summary.variant == "paper") & (summary.output == "Te")
                   & (summary.prediction == "raw") & (summary.reference == "eds_blurred")]  # fmt: skip
-    per_scan = table[(table.strategy == "extrapolate") & (table.variant == "paper") & (table.output == "Te")
+    per_scan = table[(table.kind == "cnn") & (table.strategy == "extrapolate") & (table.variant == "paper") & (table.output == "Te")
                      & (table.prediction == "raw") & (table.reference == "eds_blurred")]  # fmt: skip
     assert row["n_scans"].item() == 3
     assert row["mae_mean"].item() == pytest.approx(per_scan["mae"].mean(), rel=1e-4)
@@ -103,3 +104,43 @@ def test_report_renders_every_figure_and_table(tiny_run):
     html = report.read_text(errors="ignore")
     for name in FIGURES + ["metrics.tsv", "summary.tsv", "crosscorr.tsv"]:
         assert name in html, name
+
+
+def test_comparison_puts_cnn_baselines_and_ceilings_side_by_side(tiny_run):
+    comparison = pd.read_csv(tiny_run / "results" / "tables" / "comparison.tsv", sep="\t")
+    splits = dict(zip(comparison["strategy"], comparison["split"]))
+    assert splits == {"single": "random", "single_blocked": "blocked", "extrapolate": "across scans",
+                      "interpolate": "across scans"}  # fmt: skip
+    models = set(zip(comparison["kind"], comparison["variant"]))
+    assert models == {("cnn", "paper"), ("cnn", "paper_haadf"), ("baseline", "constant"),
+                      ("baseline", "haadf_linear"), ("baseline", "virtual_ridge"), ("baseline", "pca_ridge"),
+                      ("ceiling", "scan_to_scan"), ("ceiling", "measured_eds")}  # fmt: skip
+    assert set(comparison["reference"]) == {"eds_blurred", "truth"}
+    table = pd.read_csv(tiny_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"scan": str})
+    # A baseline is scored on exactly the CNN's test pixels of the same split.
+    for strategy in ("single", "single_blocked"):
+        pixels = table[(table.strategy == strategy) & (table.reference == "eds_blurred")].groupby("kind")["n_pixels"]
+        assert pixels.nunique().eq(1).all() and pixels.first().nunique() == 1
+    # The blocked split leaves a buffer: fewer test pixels than pixels not trained on.
+    with np.load(tiny_run / "results" / "splits" / "single_blocked.npz") as split:
+        role = split["0033"]
+    assert (role == 0).any() and (role == 3).sum() == 12  # one 4 x 3 block of the 8 x 9 scan
+    constant = comparison[(comparison.variant == "constant") & (comparison.reference == "eds_blurred")]
+    assert constant["pearson_r_mean"].isna().all() and (constant["mae_mean"] > 0).all()
+    markdown = (tiny_run / "results" / "tables" / "comparison.md").read_text()
+    assert "## Pearson r against `eds_blurred`" in markdown and "| single_blocked | blocked | O |" in markdown
+    for strategy in splits:
+        png = tiny_run / "results" / "figures" / "comparison" / f"{strategy}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_learning_curve_target_scores_nested_training_subsets(tiny_run):
+    run_snakemake(tiny_run, "learning_curve")
+    curve = pd.read_csv(tiny_run / "results" / "learning_curve" / "learning_curve.tsv", sep="\t")
+    assert sorted(set(curve["fraction"])) == [0.5, 1.0]
+    assert set(zip(curve["kind"], curve["variant"])) == {("cnn", "paper"), ("baseline", "pca_ridge")}
+    pixels = curve.groupby("fraction")["n_train_pixels"].first()
+    with np.load(tiny_run / "results" / "splits" / "single_blocked.npz") as split:
+        assert pixels[1.0] == (split["0033"] == 1).sum()
+    assert pixels[0.5] == round(0.5 * pixels[1.0])
+    assert (tiny_run / "results" / "figures" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -20,8 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 import numpy as np  # noqa: E402
 
 from edsmaps import benchmark as bench  # noqa: E402
-from edsmaps.caching import CacheSettings, build_cache  # noqa: E402
-from edsmaps.conversion import Calibration, ConversionSettings, convert_scan  # noqa: E402
 from edsmaps.demo import ELEMENTS, DemoSettings, generate_scan, write_scan  # noqa: E402
 from edsmaps.strategies import write_split  # noqa: E402
 
@@ -29,6 +27,9 @@ TARGETS = ["O", "Si", "Ge", "Sb", "Te"]
 
 
 def preprocess(args, tmp):
+    from edsmaps.caching import CacheSettings, build_cache
+    from edsmaps.conversion import Calibration, ConversionSettings, convert_scan
+
     rows, cols = args.scan_shape
     crop = (rows * 2 // 11, rows * 9 // 11)  # the paper's rows 20-90 of 110
     settings = DemoSettings(scan_shape=(rows, cols), pattern_size=args.pattern_size, n_scans=6)
@@ -75,15 +76,16 @@ def training(args, tmp):
         roles = write_split({"bench": cache}, {"train": ["bench"], "test": ["bench"]}, ["bench"], folder / "split.npz")
         n_ours = int((roles["bench"] == 1).sum())
         n_ref = n - int(np.ceil(0.2 * n))
-        e = args.epochs
+        e, backend, workers = args.epochs, args.backend, args.data_workers
         rows_ = [
             bench.measure(f"train_ours_{size}", bench.ours_train, cache, folder / "split.npz", folder, e, args.threads,
-                          items=e * n_ours),
+                          backend, workers, items=e * n_ours),
             bench.measure(f"train_reference_{size}", bench.reference_train_predict, raw, target_file, e, args.threads,
-                          "train", items=e * n_ref),
-            bench.measure(f"predict_ours_{size}", bench.ours_predict, cache, folder, args.threads, items=n),
+                          "train", backend, items=e * n_ref),
+            bench.measure(f"predict_ours_{size}", bench.ours_predict, cache, folder, args.threads, backend, workers,
+                          items=n),
             bench.measure(f"predict_reference_{size}", bench.reference_train_predict, raw, target_file, e,
-                          args.threads, "predict", items=n),
+                          args.threads, "predict", backend, items=n),
         ]
         results.extend(rows_)
         for phase, ours, ref in (("train", rows_[0], rows_[1]), ("predict", rows_[2], rows_[3])):
@@ -104,6 +106,8 @@ def main(argv=None):
     parser.add_argument("--patterns", type=int, default=1024, help="patterns per training benchmark")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backend", choices=["tensorflow", "jax", "torch"], default="tensorflow")
+    parser.add_argument("--data-workers", type=int, default=1, help="threads assembling training batches")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/benchmark.tsv"))
     args = parser.parse_args(argv)

@@ -63,13 +63,71 @@ def conversion_settings():
     return {k: v for k, v in config["conversion"].items() if k != "keep_converted"}
 
 
+def blur_radius():
+    """Half the EDS blur kernel: how far a blurred label reaches into its neighbours."""
+    cache = config["cache"]
+    return 0 if cache["blur_method"] == "none" else cache["blur_kernel"] // 2
+
+
+def with_buffer(settings):
+    """A strategy's settings with a null buffer replaced by the blur radius."""
+    buffer = settings.get("buffer")
+    return {**settings, "buffer": blur_radius() if buffer is None else buffer}
+
+
 STRATEGIES = list(config["strategies"])
+STRATEGY_SETTINGS = {name: with_buffer(s) for name, s in config["strategies"].items()}
+LEARNING_CURVE = config["learning_curve"]
+if LEARNING_CURVE["strategy"] not in STRATEGIES:
+    raise ValueError(
+        f"config: learning_curve.strategy names '{LEARNING_CURVE['strategy']}', not one of {STRATEGIES}"
+    )
+
+
+def learning_curve_strategy(fraction):
+    """Strategy training on ``fraction`` of the pixels (name in per mille); 1 is the strategy itself."""
+    if fraction == 1:
+        return LEARNING_CURVE["strategy"]
+    return f"{LEARNING_CURVE['strategy']}-lc{round(fraction * 1000):04d}"
+
+
+LEARNING_CURVE_STRATEGIES = {
+    learning_curve_strategy(f): {
+        **STRATEGY_SETTINGS[LEARNING_CURVE["strategy"]],
+        "train_fraction": f,
+    }
+    for f in LEARNING_CURVE["fractions"]
+}
+STRATEGY_SETTINGS.update(LEARNING_CURVE_STRATEGIES)
+
 VARIANTS = list(config["variants"])
+SEEDS = config["training"]["seeds"]
+# Replicate k >= 2 of a variant trains as "<variant>-rep<k>" with seed + k - 1.
+CNN_MODELS = {
+    (variant if k == 1 else f"{variant}-rep{k}"): (variant, k)
+    for variant in VARIANTS
+    for k in range(1, SEEDS + 1)
+}
+BASELINES = [
+    b
+    for b in config["baselines"]["models"]
+    if b != "haadf_linear" or config["data"]["haadf"] is not None
+]
+if set(BASELINES) & set(VARIANTS):
+    raise ValueError(
+        f"config: variants {sorted(set(BASELINES) & set(VARIANTS))} share a name with a baseline; rename them"
+    )
+for _key, _names in (("variant", VARIANTS), ("baseline", BASELINES)):
+    if LEARNING_CURVE[_key] not in _names:
+        raise ValueError(
+            f"config: learning_curve.{_key} names '{LEARNING_CURVE[_key]}', not one of {_names}"
+        )
 
 
 wildcard_constraints:
-    strategy="|".join(re.escape(s) for s in STRATEGIES),
-    variant="|".join(re.escape(v) for v in VARIANTS),
+    strategy="|".join(re.escape(s) for s in STRATEGY_SETTINGS),
+    variant="|".join(re.escape(v) for v in CNN_MODELS),
+    baseline="|".join(BASELINES) if BASELINES else "(?!)",
 
 
 def cache_files(scans):
@@ -77,18 +135,36 @@ def cache_files(scans):
 
 
 def training_scans(strategy):
-    return _resolve_strategy(config["strategies"][strategy], SCANS)[0]
+    return _resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)[0]
 
 
 def strategy_scans(strategy):
     """Training and test scans of a strategy, in acquisition order: every one is predicted."""
-    train, test = _resolve_strategy(config["strategies"][strategy], SCANS)
+    train, test = _resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
     return [s for s in SCANS if s in train or s in test]
 
 
-def model_settings(variant):
-    """Model architecture from config.model with the variant's head and output activation."""
-    return {**config["model"], **config["variants"][variant]}
+def model_settings(model):
+    """Model architecture from config.model with the variant's head, activation and closure."""
+    return {**config["model"], **config["variants"][CNN_MODELS[model][0]]}
+
+
+def training_settings(model):
+    """config.training for one replicate: seed + replicate - 1."""
+    settings = {k: v for k, v in config["training"].items() if k != "seeds"}
+    settings["seed"] += CNN_MODELS[model][1] - 1
+    return settings
+
+
+def baseline_settings():
+    settings = config["baselines"]
+    return {
+        "n_rings": settings["virtual_rings"],
+        "pca_components": settings["pca_components"],
+        "pca_bin": settings["pca_bin"],
+        "max_pca_pixels": settings["pca_max_pixels"],
+        "seed": config["training"]["seed"],
+    }
 
 
 def backend_settings():
@@ -98,13 +174,18 @@ def backend_settings():
 
 
 def all_predictions():
-    """Every scan of every strategy, plus the predict-only scans, for every variant."""
-    return [
-        f"results/predictions/{strategy}/{variant}/{scan}.npz"
+    """Every scan of every strategy, plus the predict-only scans, for every CNN model; the
+    baselines (for comparison only) on the strategy's own scans."""
+    cnn = [
+        f"results/predictions/{strategy}/{model}/{scan}.npz"
         for strategy in STRATEGIES
-        for variant in VARIANTS
+        for model in CNN_MODELS
         for scan in strategy_scans(strategy) + PREDICT_ONLY
     ]
+    baselines = [
+        item["path"] for item in scored_predictions() if item["kind"] == "baseline"
+    ]
+    return cnn + baselines
 
 
 def all_exported_maps():
@@ -122,7 +203,7 @@ def figure_scans(names):
 
 
 def test_scans(strategy):
-    return _resolve_strategy(config["strategies"][strategy], SCANS)[1]
+    return _resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)[1]
 
 
 def model_file(strategy, variant, name):
@@ -133,17 +214,66 @@ def prediction_files(strategy, variant, scans):
     return [f"results/predictions/{strategy}/{variant}/{scan}.npz" for scan in scans]
 
 
-def scored_predictions():
+def model_labels():
+    """(model name, labels) of every CNN replicate and baseline, for the metric tables."""
+    labels = [
+        (name, {"variant": variant, "replicate": k, "kind": "cnn"})
+        for name, (variant, k) in CNN_MODELS.items()
+    ]
+    return labels + [
+        (b, {"variant": b, "replicate": 1, "kind": "baseline"}) for b in BASELINES
+    ]
+
+
+def scored_predictions(strategies=STRATEGIES, models=None):
     """Every prediction of a scan with EDS, labelled for the metric tables."""
     return [
-        {"strategy": strategy, "variant": variant, "scan": scan, "path": path}
-        for strategy in STRATEGIES
-        for variant in VARIANTS
+        {"strategy": strategy, **labels, "scan": scan, "path": path}
+        for strategy in strategies
+        for model, labels in model_labels()
+        if models is None or model in models
         for scan, path in zip(
             strategy_scans(strategy),
-            prediction_files(strategy, variant, strategy_scans(strategy)),
+            prediction_files(strategy, model, strategy_scans(strategy)),
         )
     ]
+
+
+def split_kinds():
+    """How each scored strategy separates training from test pixels."""
+    kinds = {}
+    for strategy in STRATEGIES:
+        train, test = _resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
+        within = set(train) & set(test)
+        kinds[strategy] = (
+            STRATEGY_SETTINGS[strategy].get("split", "random")
+            if within
+            else "across scans"
+        )
+    return kinds
+
+
+def learning_curve_predictions():
+    """Test-scan predictions of the learning-curve model and baseline at every fraction."""
+    items = []
+    for fraction in LEARNING_CURVE["fractions"]:
+        strategy = learning_curve_strategy(fraction)
+        for kind, model in (
+            ("cnn", LEARNING_CURVE["variant"]),
+            ("baseline", LEARNING_CURVE["baseline"]),
+        ):
+            for scan in test_scans(strategy):
+                items.append(
+                    {
+                        "fraction": fraction,
+                        "strategy": strategy,
+                        "kind": kind,
+                        "variant": model,
+                        "scan": scan,
+                        "path": prediction_files(strategy, model, [scan])[0],
+                    }
+                )
+    return items
 
 
 def truth_files():

@@ -2,6 +2,7 @@ rule metric_tables:
     input:
         predictions=[item["path"] for item in scored_predictions()],
         truths=list(truth_files().values()),
+        caches=cache_files(SCANS),
     output:
         metrics=report(
             "results/tables/metrics.tsv",
@@ -18,7 +19,13 @@ rule metric_tables:
             caption="../report/crosscorr.rst",
             category="Tables",
         ),
-        markdown="results/tables/summary.md",
+        comparison=report(
+            "results/tables/comparison.tsv",
+            caption="../report/comparison.rst",
+            category="Tables",
+        ),
+        summary_md="results/tables/summary.md",
+        comparison_md="results/tables/comparison.md",
     log:
         "logs/metric_tables.log",
     localrule: True
@@ -27,5 +34,59 @@ rule metric_tables:
     params:
         predictions=scored_predictions(),
         truths=truth_files(),
+        split_kinds=split_kinds(),
+        scans=SCANS,
     script:
         "../scripts/metric_tables.py"
+
+
+rule comparison_figure:
+    input:
+        comparison="results/tables/comparison.tsv",
+    output:
+        png=report(
+            "results/figures/comparison/{strategy}.png",
+            caption="../report/comparison_figure.rst",
+            category="Figures",
+            subcategory="Model comparison",
+        ),
+        pdf="results/figures/comparison/{strategy}.pdf",
+    log:
+        "logs/figures/comparison/{strategy}.log",
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    script:
+        "../scripts/plot_comparison.py"
+
+
+rule learning_curve:
+    input:
+        predictions=[item["path"] for item in learning_curve_predictions()],
+        splits=expand(
+            "results/splits/{strategy}.npz", strategy=LEARNING_CURVE_STRATEGIES
+        ),
+        truths=list(truth_files().values()),
+    output:
+        table=report(
+            "results/learning_curve/learning_curve.tsv",
+            caption="../report/learning_curve.rst",
+            category="Learning curve",
+        ),
+        png=report(
+            "results/figures/learning_curve.png",
+            caption="../report/learning_curve.rst",
+            category="Learning curve",
+        ),
+        pdf="results/figures/learning_curve.pdf",
+    log:
+        "logs/learning_curve.log",
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    params:
+        predictions=learning_curve_predictions(),
+        splits={s: f"results/splits/{s}.npz" for s in LEARNING_CURVE_STRATEGIES},
+        truths=truth_files(),
+    script:
+        "../scripts/learning_curve.py"

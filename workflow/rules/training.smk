@@ -8,7 +8,7 @@ rule split_strategy:
     conda:
         "../../envs/train.yaml"
     params:
-        strategy=lambda wc: config["strategies"][wc.strategy],
+        strategy=lambda wc: STRATEGY_SETTINGS[wc.strategy],
         scans=lambda wc: strategy_scans(wc.strategy),
         all_scans=SCANS,
     script:
@@ -37,7 +37,7 @@ rule train_model:
         runtime=240,
     params:
         scans=lambda wc: training_scans(wc.strategy),
-        training=config["training"],
+        training=lambda wc: training_settings(wc.variant),
         model=lambda wc: model_settings(wc.variant),
         tensorboard_dir=lambda wc: f"results/models/{wc.strategy}/{wc.variant}/tensorboard",
     script:

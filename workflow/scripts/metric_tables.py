@@ -7,8 +7,7 @@ from edsmaps.tables import write_metric_tables
 write_metric_tables(
     predictions=snakemake.params.predictions,
     truth_paths=snakemake.params.truths,
-    metrics_tsv=snakemake.output.metrics,
-    summary_tsv=snakemake.output.summary,
-    crosscorr_tsv=snakemake.output.crosscorr,
-    summary_md=snakemake.output.markdown,
+    cache_paths=dict(zip(snakemake.params.scans, snakemake.input.caches)),
+    split_kinds=snakemake.params.split_kinds,
+    outputs=dict(snakemake.output.items()),
 )

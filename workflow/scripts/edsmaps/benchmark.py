@@ -114,26 +114,36 @@ def write_synthetic_cache(patterns, targets, cache_path, raw_path):
         )
 
 
-def ours_train(cache_path, roles_path, workdir, epochs, threads):
+def ours_train(cache_path, roles_path, workdir, epochs, threads, backend="tensorflow", data_workers=1):
     """Our training path (float16 cache streamed by PyDataset); returns model.fit seconds."""
     import json
 
     from .model import ModelSettings
     from .training import TrainingSettings, train_variant
 
-    settings = TrainingSettings(epochs=epochs, patience=epochs, mixed_precision=True)
+    settings = TrainingSettings(backend=backend, epochs=epochs, patience=epochs, mixed_precision=True,
+                                data_workers=data_workers)
     train_variant({"bench": cache_path}, roles_path, settings, ModelSettings(), workdir / "m.keras",
                   workdir / "h.csv", workdir / "s.json", workdir / "manifest.json", threads=threads)
-    return json.loads((workdir / "manifest.json").read_text())["result"]["seconds"]
+    return steady_seconds(json.loads((workdir / "manifest.json").read_text())["result"]["epoch_seconds"])
 
 
-def ours_predict(cache_path, workdir, threads):
+def steady_seconds(epoch_seconds):
+    """Training time at the steady-state rate: with several epochs the first (compilation,
+    warm-up) is replaced by the mean of the others."""
+    if len(epoch_seconds) < 2:
+        return float(sum(epoch_seconds))
+    rest = epoch_seconds[1:]
+    return float(sum(rest) / len(rest) * len(epoch_seconds))
+
+
+def ours_predict(cache_path, workdir, threads, backend="tensorflow", data_workers=1):
     """Our prediction path on every pattern of the cache; returns predict seconds."""
     import numpy as np
 
     from .backend import setup_backend
 
-    setup_backend(threads=threads)
+    setup_backend(backend, threads=threads)
     from .prediction import load_trained_model, predict_patterns
     from .scaling import load_json
 
@@ -142,30 +152,32 @@ def ours_predict(cache_path, workdir, threads):
     with np.load(cache_path) as cache:
         patterns = cache["patterns"]
     start = time.perf_counter()
-    predict_patterns(model, patterns, np.arange(len(patterns)), scaling, 256)
+    predict_patterns(model, patterns, np.arange(len(patterns)), scaling, 256, data_workers)
     return time.perf_counter() - start
 
 
-def reference_train_predict(raw_path, targets_path, epochs, threads, phase):
+def reference_train_predict(raw_path, targets_path, epochs, threads, phase, backend="tensorflow"):
     """The paper's way (Code 1/4): whole scan as float64 / 2**16, train_test_split(0.2, 42),
     ``model.fit`` on numpy arrays with batch 64; returns fit or predict seconds."""
     import numpy as np
 
     from .backend import setup_backend
 
-    setup_backend(threads=threads, mixed_precision=False)
+    keras = setup_backend(backend, threads=threads, mixed_precision=False)
     from sklearn.model_selection import train_test_split
 
     from .model import build_model, compile_model
+    from .training import epoch_timer
 
     x = np.load(raw_path) / 2**16  # float64, as py4DSTEM.read(...).data / 2 ** 16
     y = np.load(targets_path)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=42)
     model = compile_model(build_model(x.shape[1:], y.shape[1]))
-    start = time.perf_counter()
     if phase == "train":
+        timer = epoch_timer(keras)
         model.fit(x_train, {"eds": y_train}, batch_size=64, validation_data=(x_test, {"eds": y_test}),
-                  epochs=epochs, verbose=0)
-    else:
-        model.predict(x, batch_size=256, verbose=0)
+                  epochs=epochs, verbose=0, callbacks=[timer])
+        return steady_seconds(timer.seconds)
+    start = time.perf_counter()
+    model.predict(x, batch_size=256, verbose=0)
     return time.perf_counter() - start

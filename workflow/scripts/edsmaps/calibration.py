@@ -31,7 +31,7 @@ def fit_calibration(predicted, truth, elements):
     if "haadf" in predicted:
         alpha, beta = fit_linear(predicted["haadf"], truth["haadf"])
         outputs["haadf"] = {"alpha": alpha, "beta": beta}
-    return {"outputs": outputs, "n_pixels": int(len(truth["eds"]))}
+    return {"outputs": outputs, "n_pixels": len(truth["eds"])}
 
 
 def apply_calibration(predicted, calibration, elements):
@@ -49,10 +49,10 @@ def apply_calibration(predicted, calibration, elements):
 def calibrate_model(model_path, scaling_path, roles_path, cache_paths, output_json, batch_size, backend_settings):
     """Predict the validation pixels of the training scans and fit the calibration JSON."""
     from .backend import setup_backend
+    from .cacheset import CacheSet
     from .prediction import load_trained_model, predict_patterns
     from .scaling import load_json
     from .strategies import VALIDATION, load_roles
-    from .training import CacheSet
 
     setup_backend(**backend_settings)
     scaling = load_json(scaling_path)

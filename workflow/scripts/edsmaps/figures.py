@@ -223,3 +223,71 @@ def blur_comparison(eds_paths, scan_shape, eds_unit, blur, scan, png, pdf):
     fig.suptitle("EDS maps before and after blurring")
     fig.tight_layout()
     return save_figure(fig, png, pdf)
+
+
+MODEL_COLOURS = {"cnn": "tab:blue", "baseline": "tab:orange"}  # learning curve
+
+
+def model_comparison(comparison_tsv, strategy, png, pdf):
+    """Pearson r per element of every CNN variant and baseline of one strategy (bars, +- spread),
+    with the noise ceilings as black marks; one panel per reference (blurred EDS, truth)."""
+    import pandas as pd
+
+    table = pd.read_csv(comparison_tsv, sep="\t")
+    table = table[table["strategy"] == strategy]
+    if table.empty:
+        raise ValueError(f"{comparison_tsv}: no rows for strategy '{strategy}'")
+    references = list(dict.fromkeys(table["reference"]))
+    fig, axes = plt.subplots(1, len(references), figsize=(6.5 * len(references), 4.4), squeeze=False)
+    for ax, reference in zip(axes[0], references):
+        part = table[table["reference"] == reference]
+        elements = list(dict.fromkeys(part["output"]))
+        models = part[part["kind"] != "ceiling"][["kind", "variant"]].drop_duplicates()
+        width = 0.8 / max(len(models), 1)
+        x = np.arange(len(elements))
+        for n, (kind, variant) in enumerate(models.itertuples(index=False)):
+            rows = part[part["variant"] == variant].set_index("output").reindex(elements)
+            ax.bar(x - 0.4 + width * (n + 0.5), rows["pearson_r_mean"], width, yerr=rows["pearson_r_spread"].fillna(0),
+                   capsize=2, label=f"{variant} ({kind})", color=plt.cm.tab10(n % 10),
+                   hatch="//" if kind == "baseline" else None, edgecolor="white")
+        for variant, style in (("scan_to_scan", "-"), ("measured_eds", ":")):
+            rows = part[part["variant"] == variant].set_index("output").reindex(elements)
+            if rows["pearson_r_mean"].notna().any():
+                ax.hlines(rows["pearson_r_mean"], x - 0.45, x + 0.45, colors="black", linestyles=style, linewidth=2,
+                          label=f"ceiling: {variant}", zorder=3)
+        ax.set_xticks(x, elements)
+        ax.axhline(0, color="grey", linewidth=0.5)
+        ax.set_ylabel("Pearson r (test pixels)")
+        ax.set_title(f"against {reference}")
+    handles = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=4, fontsize=8, bbox_to_anchor=(0.5, -0.02))
+    split = table["split"].iloc[0]
+    fig.suptitle(f"{strategy} ({split} split): CNN vs baselines vs noise ceiling")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return save_figure(fig, png, pdf)
+
+
+def learning_curve(table, png, pdf):
+    """Pearson r against labelled training pixels, per element, CNN vs baseline (blurred EDS
+    and, on demo data, truth as references)."""
+    references = list(dict.fromkeys(table["reference"]))
+    elements = list(dict.fromkeys(table["output"]))
+    fig, axes = plt.subplots(len(references), len(elements), figsize=(3.2 * len(elements), 3 * len(references)),
+                             squeeze=False, sharex=True)
+    for r, reference in enumerate(references):
+        for e, element in enumerate(elements):
+            ax = axes[r][e]
+            part = table[(table["reference"] == reference) & (table["output"] == element)]
+            for (kind, variant), rows in part.groupby(["kind", "variant"], sort=False):
+                ax.plot(rows["n_train_pixels"], rows["pearson_r"], "o-", color=MODEL_COLOURS[kind],
+                        label=f"{variant} ({kind})")
+            ax.set_xscale("log")
+            ax.set_title(f"{element} vs {reference}")
+            if e == 0:
+                ax.set_ylabel("Pearson r (test pixels)")
+            if r == len(references) - 1:
+                ax.set_xlabel("EDS-labelled training pixels")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Learning curve: accuracy against the EDS-labelled pixels used for training")
+    fig.tight_layout()
+    return save_figure(fig, png, pdf)

@@ -96,13 +96,26 @@ def score_prediction(pred, labels):
     return rows
 
 
+SUMMARY_KEYS = ["strategy", "kind", "variant", "output", "prediction", "reference"]
+
+
 def summarise(table):
-    """Mean and std over test scans of every metric (pandas DataFrame in, DataFrame out)."""
-    keys = ["strategy", "variant", "output", "prediction", "reference"]
-    grouped = table.groupby(keys, sort=False)[list(METRICS)]
+    """Mean and std over test scans (and replicates) of every metric, DataFrame in and out.
+
+    ``<metric>_seed_std`` is the std over replicates (training seeds) of their mean over
+    scans: NaN with one replicate. Tables without ``kind``/``replicate`` columns are one
+    CNN replicate.
+    """
+    table = table.assign(**{k: v for k, v in (("kind", "cnn"), ("replicate", 1)) if k not in table})
+    grouped = table.groupby(SUMMARY_KEYS, sort=False)[list(METRICS)]
     summary = grouped.agg(["mean", "std"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
-    summary["n_scans"] = grouped.size()
+    per_seed = table.groupby(SUMMARY_KEYS + ["replicate"], sort=False)[["pearson_r", "mae"]].mean()
+    seed_std = per_seed.groupby(level=SUMMARY_KEYS, sort=False).std()
+    summary["pearson_r_seed_std"] = seed_std["pearson_r"]
+    summary["mae_seed_std"] = seed_std["mae"]
+    summary["n_scans"] = table.groupby(SUMMARY_KEYS, sort=False)["scan"].nunique()
+    summary["n_replicates"] = table.groupby(SUMMARY_KEYS, sort=False)["replicate"].nunique()
     return summary.reset_index()
 
 

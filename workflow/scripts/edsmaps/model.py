@@ -8,7 +8,9 @@ class ModelSettings:
     """Defaults are Code 3: 32-filter conv + BatchNorm + ReLU, then 64/128/256/512 conv+ReLU,
     each followed by 2x2 max-pooling; Dropout 0.5; Dense 512/256/128 ReLU; softmax output.
     ``batch_norm_momentum`` 0.99 is Keras' default; a short run (few hundred steps) needs a
-    lower value or its inference-time statistics are still mostly the initial ones."""
+    lower value or its inference-time statistics are still mostly the initial ones.
+    ``closure`` adds an "other" output (1 - sum of the predicted elements), so a softmax no
+    longer forces a subset of the elements to sum to one."""
 
     conv_filters: tuple[int, ...] = (32, 64, 128, 256, 512)
     kernel_size: int = 3
@@ -17,6 +19,7 @@ class ModelSettings:
     dense_units: tuple[int, ...] = (512, 256, 128)
     output_activation: str = "softmax"
     haadf_head: bool = False
+    closure: bool = False
 
 
 class InputTooSmallError(ValueError):

@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from .atomic import atomic_output
 from .calibration import apply_calibration, load_calibration
+from .prediction_file import read_cache, scan_role, write_prediction
 from .scaling import load_json
-from .strategies import UNUSED
 
 
 def load_trained_model(model_path):
@@ -15,19 +14,23 @@ def load_trained_model(model_path):
     return keras.saving.load_model(model_path, compile=False, safe_mode=True)
 
 
-def predict_patterns(model, patterns, indices, scaling, batch_size):
+def predict_patterns(model, patterns, indices, scaling, batch_size, data_workers=1):
     """Model outputs for ``patterns[indices]`` (float16 cache), as dict name -> (n, d) float32.
 
-    HAADF comes back in the units of the measured map (the training scale is undone).
+    HAADF comes back in the units of the measured map (the training scale is undone); a
+    closure model's "other" column comes back separately as ``other``.
     """
     from .data import PatternBatches
 
     index = np.column_stack([np.zeros(len(indices), dtype=int), np.asarray(indices)])
-    batches = PatternBatches([patterns], index, None, scaling, batch_size)
+    batches = PatternBatches([patterns], index, None, scaling, batch_size, workers=data_workers)
     outputs = model.predict(batches, verbose=0)
     if not isinstance(outputs, dict):
         outputs = {"eds": outputs}
     result = {name: np.asarray(values, dtype=np.float32) for name, values in outputs.items()}
+    n_elements = len(scaling["elements"])
+    if result["eds"].shape[1] == n_elements + 1:  # closure: the last column is "other"
+        result["eds"], result["other"] = result["eds"][:, :n_elements], result["eds"][:, n_elements:]
     if "haadf" in result:
         result["haadf"] = result["haadf"][:, 0] * np.float32(scaling["haadf_scale"])
     return result
@@ -35,51 +38,25 @@ def predict_patterns(model, patterns, indices, scaling, batch_size):
 
 def predict_scan(model_path, scaling_path, calibration_path, roles_path, cache_path, scan, output_npz, batch_size,
                  backend_settings):
-    """Predict every pattern of one cached scan and write maps shaped like the cropped scan.
-
-    Output NPZ: ``elements``; ``scan_shape``; ``crop_origin``; ``r_pixel_size/units``;
-    ``predicted`` and ``predicted_calibrated`` (rows, cols, E) atomic fraction;
-    ``haadf_predicted`` / ``haadf_predicted_calibrated`` (rows, cols) when the model has a
-    HAADF head; truths ``eds_blurred``, ``eds_unblurred`` (rows, cols, E) and ``haadf``
-    (rows, cols) (NaN when absent); ``role`` (rows, cols) int8 of the strategy's split
-    (0 unused, 1 train, 2 validation, 3 test).
-    """
+    """Predict every pattern of one cached scan; write maps shaped like the cropped scan
+    (format: :func:`write_prediction`)."""
     from .backend import setup_backend
-    from .strategies import load_roles
 
     setup_backend(**backend_settings)
     scaling = load_json(scaling_path)
     calibration = load_calibration(calibration_path)
     model = load_trained_model(model_path)
-    with np.load(cache_path, allow_pickle=False) as npz:
-        cache = {key: npz[key] for key in npz.files}
+    cache = read_cache(cache_path)
     elements = [str(e) for e in cache["elements"]]
     if elements != scaling["elements"]:
         raise ValueError(f"{cache_path}: elements {elements} differ from the model's {scaling['elements']}")
     rows, cols = (int(v) for v in cache["scan_shape"])
     raw = predict_patterns(model, cache["patterns"], np.arange(rows * cols), scaling, batch_size)
     calibrated = apply_calibration(raw, calibration, elements)
-    roles = load_roles(roles_path)
-    role = roles.get(scan, np.full((rows, cols), UNUSED, dtype=np.int8))
-    maps = {
-        "predicted": raw["eds"].reshape(rows, cols, -1),
-        "predicted_calibrated": calibrated["eds"].reshape(rows, cols, -1),
-        "eds_blurred": cache["targets"].reshape(rows, cols, -1),
-        "eds_unblurred": cache["targets_unblurred"].reshape(rows, cols, -1),
-        "haadf": cache["haadf"].reshape(rows, cols),
-    }
+    maps = {"predicted": raw["eds"], "predicted_calibrated": calibrated["eds"]}
+    if "other" in raw:
+        maps["predicted_other"] = raw["other"]
     if "haadf" in raw:
-        maps["haadf_predicted"] = raw["haadf"].reshape(rows, cols)
-        maps["haadf_predicted_calibrated"] = calibrated["haadf"].reshape(rows, cols)
-    with atomic_output(output_npz) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                elements=np.array(elements),
-                scan_shape=cache["scan_shape"],
-                crop_origin=cache["crop_origin"],
-                r_pixel_size=cache["r_pixel_size"],
-                r_pixel_units=cache["r_pixel_units"],
-                role=role.astype(np.int8),
-                **{k: v.astype(np.float32) for k, v in maps.items()},
-            )
+        maps["haadf_predicted"] = raw["haadf"]
+        maps["haadf_predicted_calibrated"] = calibrated["haadf"]
+    write_prediction(output_npz, cache, scan_role(roles_path, scan, (rows, cols)), maps)

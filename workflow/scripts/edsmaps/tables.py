@@ -3,6 +3,7 @@
 import numpy as np
 
 from .atomic import atomic_output
+from .evaluation import ceiling_rows, comparison_markdown, comparison_table, load_neighbour_maps, neighbour_scan
 from .metrics import cross_correlation, load_prediction, pooled_test_pixels, score_prediction, summarise
 
 
@@ -11,21 +12,35 @@ def _write_tsv(frame, path):
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
 
-def write_metric_tables(predictions, truth_paths, metrics_tsv, summary_tsv, crosscorr_tsv, summary_md):
-    """Score every prediction on its test pixels.
+def _write_text(text, path):
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
 
-    ``predictions``: list of dicts with strategy, variant, scan and path; ``truth_paths``:
-    dict scan -> demo truth NPZ (empty for real data).
+
+def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, outputs):
+    """Score every prediction on its test pixels, beside the noise ceilings.
+
+    ``predictions``: dicts with strategy, kind, variant, replicate, scan and path;
+    ``truth_paths``: scan -> demo truth NPZ (empty for real data); ``cache_paths``: scan ->
+    cache NPZ of every scan with EDS, in acquisition order (for scan-to-scan agreement);
+    ``split_kinds``: strategy -> random / blocked / across scans; ``outputs``: paths of
+    metrics, summary, crosscorr, comparison (TSV) and summary_md, comparison_md.
     """
     import pandas as pd
 
-    rows, crosscorr, groups = [], [], {}
+    scans = list(cache_paths)
+    rows, crosscorr, groups, ceilings_done = [], [], {}, set()
     for item in predictions:
         pred = load_prediction(item["path"], truth_paths.get(item["scan"]))
-        labels = {k: item[k] for k in ("strategy", "variant", "scan")}
+        labels = {k: item[k] for k in ("strategy", "kind", "variant", "replicate", "scan")}
         rows.extend(score_prediction(pred, labels))
-        if (pred["role"] == 3).any():
+        if (pred["role"] == 3).any() and item["replicate"] == 1:
             groups.setdefault((item["strategy"], item["variant"]), []).append(pred)
+        if (item["strategy"], item["scan"]) not in ceilings_done:
+            ceilings_done.add((item["strategy"], item["scan"]))
+            other = neighbour_scan(item["scan"], scans)
+            neighbour = load_neighbour_maps(cache_paths[other]) if other is not None else {}
+            rows.extend(ceiling_rows(pred, neighbour, {"strategy": item["strategy"], "scan": item["scan"]}))
     for (strategy, variant), preds in groups.items():
         elements = preds[0]["elements"]
         for kind in ("raw", "calibrated"):
@@ -36,17 +51,20 @@ def write_metric_tables(predictions, truth_paths, metrics_tsv, summary_tsv, cros
                                       "row_element": elements[i], "col_element": elements[j], "pearson_r": r})
     table = pd.DataFrame(rows)
     summary = summarise(table)
-    _write_tsv(table, metrics_tsv)
-    _write_tsv(summary, summary_tsv)
-    _write_tsv(pd.DataFrame(crosscorr), crosscorr_tsv)
-    with atomic_output(summary_md) as tmp:
-        tmp.write_text(markdown_summary(summary))
-    return table, summary
+    comparison = comparison_table(summary, split_kinds)
+    _write_tsv(table, outputs["metrics"])
+    _write_tsv(summary, outputs["summary"])
+    _write_tsv(pd.DataFrame(crosscorr), outputs["crosscorr"])
+    _write_tsv(comparison, outputs["comparison"])
+    _write_text(markdown_summary(summary), outputs["summary_md"])
+    _write_text(comparison_markdown(comparison), outputs["comparison_md"])
+    return table, summary, comparison
 
 
 def markdown_summary(summary):
     """Pearson r (mean +- std over test scans) of calibrated predictions against the blurred EDS."""
-    chosen = summary[(summary["prediction"] == "calibrated") & (summary["reference"] == "eds_blurred")]
+    chosen = summary[(summary["prediction"] == "calibrated") & (summary["reference"] == "eds_blurred")
+                     & (summary["kind"] == "cnn")]
     lines = [
         "# Prediction accuracy on test pixels",
         "",

@@ -8,6 +8,7 @@ import numpy as np
 
 from .atomic import atomic_output
 from .backend import setup_backend
+from .cacheset import CacheSet
 from .model import ModelSettings, build_model, compile_model
 from .provenance import write_manifest
 from .scaling import fit_input_scaling, save_json
@@ -32,51 +33,36 @@ class TrainingSettings:
     patience: int = 5
     restore_best_weights: bool = False
     haadf_loss_weight: float = 1.0
+    data_workers: int = 1
 
 
-@dataclass
-class LabelledPixels:
-    """The (cache number, pattern number) index of chosen pixels and their targets."""
+def epoch_timer(keras):
+    """A Keras callback recording each epoch's wall time in ``.seconds`` (the first epoch
+    includes compilation)."""
 
-    index: np.ndarray
-    eds: np.ndarray
-    haadf: np.ndarray
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
 
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
 
-class CacheSet:
-    """Several scans' caches loaded once (patterns stay float16; nothing is concatenated)."""
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
 
-    def __init__(self, cache_paths):
-        self.scans = list(cache_paths)
-        self.patterns, self.eds, self.haadf = [], [], []
-        self.elements, self.divisor = None, None
-        for scan, path in cache_paths.items():
-            with np.load(path, allow_pickle=False) as cache:
-                self.patterns.append(cache["patterns"])
-                self.eds.append(cache["targets"])
-                self.haadf.append(cache["haadf"])
-                names = [str(e) for e in cache["elements"]]
-                if self.elements not in (None, names):
-                    raise ValueError(f"{path}: elements {names} differ from another cache's {self.elements}")
-                self.elements, self.divisor = names, float(cache["pattern_divisor"])
-        shapes = {p.shape[1:] for p in self.patterns}
-        if len(shapes) > 1:
-            raise ValueError(f"caches {list(cache_paths.values())} have different pattern sizes {sorted(shapes)}")
-        self.pattern_shape = self.patterns[0].shape[1:]
-
-    def pixels(self, roles, wanted_roles):
-        """Pixels whose role (dict scan -> (rows, cols)) is in ``wanted_roles``."""
-        index, eds, haadf = [], [], []
-        for number, scan in enumerate(self.scans):
-            chosen = np.flatnonzero(np.isin(roles[scan].ravel(), wanted_roles))
-            index.append(np.column_stack([np.full(len(chosen), number), chosen]))
-            eds.append(self.eds[number][chosen])
-            haadf.append(self.haadf[number][chosen])
-        return LabelledPixels(np.concatenate(index), np.concatenate(eds), np.concatenate(haadf))
+    return EpochTimer()
 
 
-def target_dict(pixels, haadf_scale, with_haadf):
-    targets = {"eds": pixels.eds.astype(np.float32)}
+def with_other(eds):
+    """Append the "other" column, 1 - sum of the elements (>= 0), to (n, E) fractions."""
+    other = np.clip(1 - eds.sum(axis=1, keepdims=True, dtype=np.float64), 0, None)
+    return np.concatenate([eds, other.astype(eds.dtype)], axis=1)
+
+
+def target_dict(pixels, haadf_scale, with_haadf, closure=False):
+    eds = pixels.eds.astype(np.float32)
+    targets = {"eds": with_other(eds) if closure else eds}
     if with_haadf:
         targets["haadf"] = (pixels.haadf / haadf_scale).astype(np.float32)[:, None]
     return targets
@@ -120,15 +106,16 @@ def train_variant(
         haadf_scale = float(train.haadf.mean())
     scaling.update(elements=caches.elements, haadf_scale=haadf_scale, pattern_shape=list(caches.pattern_shape))
 
-    model = build_model(tuple(caches.pattern_shape), len(caches.elements), model_settings)
+    n_outputs = len(caches.elements) + int(model_settings.closure)
+    model = build_model(tuple(caches.pattern_shape), n_outputs, model_settings)
     compile_model(model, settings.learning_rate, "mae", settings.haadf_loss_weight)
     train_batches = PatternBatches(
-        caches.patterns, train.index, target_dict(train, haadf_scale, model_settings.haadf_head), scaling,
-        settings.batch_size, shuffle=True, seed=settings.seed,
+        caches.patterns, train.index, target_dict(train, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
+        settings.batch_size, shuffle=True, seed=settings.seed, workers=settings.data_workers,
     )
     val_batches = PatternBatches(
-        caches.patterns, val.index, target_dict(val, haadf_scale, model_settings.haadf_head), scaling,
-        settings.batch_size,
+        caches.patterns, val.index, target_dict(val, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
+        settings.batch_size, workers=settings.data_workers,
     )
     with atomic_output(history_path) as history_tmp:
         callbacks = [
@@ -136,6 +123,7 @@ def train_variant(
                 monitor="val_loss", patience=settings.patience, restore_best_weights=settings.restore_best_weights
             ),
             keras.callbacks.CSVLogger(str(history_tmp)),
+            timer := epoch_timer(keras),
         ]
         if tensorboard_dir is not None and keras.backend.backend() == "tensorflow":
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
@@ -156,8 +144,8 @@ def train_variant(
         data={
             "caches": {scan: str(p) for scan, p in cache_paths.items()},
             "roles": str(roles_path),
-            "train_pixels": int(len(train.index)),
-            "validation_pixels": int(len(val.index)),
+            "train_pixels": len(train.index),
+            "validation_pixels": len(val.index),
             "elements": caches.elements,
         },
         result={
@@ -167,6 +155,7 @@ def train_variant(
             "parameters": int(model.count_params()),
             "seconds": seconds,
             "train_patterns_per_s": epochs_run * len(train.index) / seconds,
+            "epoch_seconds": timer.seconds,
             "backend": keras.backend.backend(),
         },
     )

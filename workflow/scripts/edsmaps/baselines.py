@@ -1,0 +1,176 @@
+"""Simple models fitted on exactly the CNN's training pixels, to tell what the CNN adds.
+
+- ``constant``: the training mean of every element (what a map without contrast scores);
+- ``haadf_linear``: least squares on the HAADF signal (Z-contrast alone);
+- ``virtual_ridge``: ridge regression on virtual detectors, a bright-field disk and annuli
+  of equal width out to the pattern edge (py4DSTEM's detector geometry);
+- ``pca_ridge``: ridge regression on the principal components of log patterns.
+
+Ridge strength is chosen on the validation pixels, features are standardised on training
+pixels only; test pixels are never seen. A fitted baseline is an NPZ of plain arrays.
+"""
+
+import numpy as np
+
+from .atomic import atomic_output
+from .cacheset import CacheSet
+from .strategies import TRAIN, VALIDATION, load_roles
+
+BASELINES = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge")
+RIDGE_ALPHAS = np.logspace(-3, 4, 15)
+CHUNK = 1024
+
+
+def virtual_detectors(pattern_shape, n_rings):
+    """(n_rings, Qy, Qx) bool masks: a centred disk then annuli, equal widths to the edge."""
+    from py4DSTEM import DataCube
+
+    centre = ((pattern_shape[0] - 1) / 2, (pattern_shape[1] - 1) / 2)
+    edges = np.linspace(0, min(pattern_shape) / 2, n_rings + 1)
+    masks = [DataCube.make_detector(pattern_shape, "circle", (centre, float(edges[1])))]
+    masks += [DataCube.make_detector(pattern_shape, "annulus", (centre, (float(lo), float(hi))))
+              for lo, hi in zip(edges[1:-1], edges[2:])]
+    return np.stack(masks)
+
+
+def virtual_features(patterns, indices, masks, divisor):
+    """log(1 + mean counts) in every detector of ``patterns[indices]`` (float16 cache), chunked."""
+    weights = (masks / masks.sum(axis=(1, 2), keepdims=True)).reshape(len(masks), -1).T.astype(np.float32)
+    out = np.empty((len(indices), len(masks)), dtype=np.float32)
+    for start in range(0, len(indices), CHUNK):
+        chunk = patterns[indices[start : start + CHUNK]].astype(np.float32).reshape(-1, weights.shape[0])
+        out[start : start + CHUNK] = chunk @ weights
+    return np.log1p(out * np.float32(divisor))
+
+
+def log_patterns(patterns, indices, divisor, bin_factor):
+    """log(1 + counts) of ``patterns[indices]``, binned by ``bin_factor``, flattened float32."""
+    n, qy, qx = len(indices), patterns.shape[1] // bin_factor, patterns.shape[2] // bin_factor
+    out = np.empty((n, qy * qx), dtype=np.float32)
+    for start in range(0, n, CHUNK):
+        chunk = patterns[indices[start : start + CHUNK], : qy * bin_factor, : qx * bin_factor].astype(np.float32)
+        binned = chunk.reshape(len(chunk), qy, bin_factor, qx, bin_factor).sum(axis=(2, 4))
+        out[start : start + CHUNK] = np.log1p(binned.reshape(len(chunk), -1) * np.float32(divisor))
+    return out
+
+
+def features(params, patterns, haadf, indices, divisor):
+    """Design matrix (n, d) float32 of the baseline described by ``params`` (an NPZ dict)."""
+    kind = str(params["kind"])
+    if kind == "constant":
+        return np.zeros((len(indices), 0), dtype=np.float32)
+    if kind == "haadf_linear":
+        return haadf[indices, None].astype(np.float32)
+    if kind == "virtual_ridge":
+        return virtual_features(patterns, indices, params["detectors"], divisor)
+    logs = log_patterns(patterns, indices, divisor, int(params["bin_factor"]))
+    return (logs - params["pca_mean"]) @ params["pca_components"].T
+
+
+class _Features:
+    """Features of the chosen pixels of every cache of a CacheSet, stacked."""
+
+    def __init__(self, caches, params):
+        self.caches, self.params = caches, params
+
+    def __call__(self, pixels):
+        parts = []
+        for number in range(len(self.caches.scans)):
+            rows = pixels.index[:, 0] == number
+            parts.append(features(self.params, self.caches.patterns[number], self.caches.haadf[number],
+                                  pixels.index[rows, 1], self.caches.divisor))
+        return np.concatenate(parts)
+
+
+def fit_ridge(x_train, y_train, x_val, y_val, alphas):
+    """Standardise on training rows; pick the ridge alpha with the lowest validation MSE.
+
+    Returns dict of feature mean/scale, coef (E, d), intercept (E,), alpha.
+    """
+    from sklearn.linear_model import Ridge
+
+    mean = x_train.mean(axis=0)
+    scale = x_train.std(axis=0)
+    scale[scale == 0] = 1
+    zt, zv = (x_train - mean) / scale, (x_val - mean) / scale
+    best = None
+    for alpha in alphas:
+        fit = Ridge(alpha=alpha).fit(zt, y_train)
+        mse = float(np.mean((fit.predict(zv) - y_val) ** 2))
+        if best is None or mse < best[0]:
+            best = (mse, alpha, fit)
+    _, alpha, fit = best
+    return {"feature_mean": mean, "feature_scale": scale, "coef": np.atleast_2d(fit.coef_).astype(np.float64),
+            "intercept": np.atleast_1d(fit.intercept_).astype(np.float64), "alpha": float(alpha)}
+
+
+def fit_baseline(kind, cache_paths, roles_path, output_npz, n_rings=8, pca_components=30, pca_bin=2, seed=42,
+                 max_pca_pixels=4000):
+    """Fit one baseline on the TRAIN pixels of a strategy (alpha on VALIDATION) and save it."""
+    if kind not in BASELINES:
+        raise ValueError(f"unknown baseline '{kind}'; choose from {BASELINES}")
+    roles = load_roles(roles_path)
+    caches = CacheSet(cache_paths)
+    train, val = caches.pixels(roles, [TRAIN]), caches.pixels(roles, [VALIDATION])
+    params = {"kind": np.array(kind), "elements": np.array(caches.elements)}
+    if kind == "haadf_linear" and not (np.isfinite(train.haadf).all() and np.isfinite(val.haadf).all()):
+        raise ValueError(f"baseline haadf_linear needs HAADF maps for the training scans {caches.scans} (data.haadf)")
+    if kind == "virtual_ridge":
+        params["detectors"] = virtual_detectors(tuple(caches.pattern_shape), n_rings)
+    if kind == "pca_ridge":
+        params.update(_fit_pca(caches, train, pca_components, pca_bin, seed, max_pca_pixels))
+    if kind == "constant":
+        mean = train.eds.astype(np.float64).mean(axis=0)
+        params.update(feature_mean=np.zeros(0), feature_scale=np.ones(0), coef=np.zeros((len(mean), 0)),
+                      intercept=mean, alpha=0.0)
+    else:
+        feats = _Features(caches, params)
+        params.update(fit_ridge(feats(train), train.eds, feats(val), val.eds, RIDGE_ALPHAS))
+    with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **params)
+    return params
+
+
+def _fit_pca(caches, train, n_components, bin_factor, seed, max_pixels):
+    """PCA of the log patterns of (at most ``max_pixels``) training pixels."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.permutation(len(train.index))[:max_pixels])
+    logs = np.concatenate([
+        log_patterns(caches.patterns[number], train.index[chosen][train.index[chosen, 0] == number, 1],
+                     caches.divisor, bin_factor)
+        for number in range(len(caches.scans))
+    ])
+    n_components = min(n_components, *logs.shape)
+    pca = PCA(n_components=n_components, svd_solver="randomized", random_state=seed).fit(logs)
+    return {"bin_factor": np.array(bin_factor), "pca_mean": pca.mean_.astype(np.float32),
+            "pca_components": pca.components_.astype(np.float32)}
+
+
+def load_baseline(path):
+    with np.load(path, allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def predict_baseline(params, patterns, haadf, divisor):
+    """Predicted composition (N, E) float32 of every pattern of one cache."""
+    x = features(params, patterns, haadf, np.arange(len(patterns)), divisor).astype(np.float64)
+    z = (x - params["feature_mean"]) / params["feature_scale"]
+    return (z @ params["coef"].T + params["intercept"]).astype(np.float32)
+
+
+def predict_scan_baseline(baseline_path, roles_path, cache_path, scan, output_npz):
+    """Predict every pattern of one cached scan with a fitted baseline, in the CNN's format
+    (raw and "calibrated" are the same: a linear model needs no calibration)."""
+    from .prediction_file import read_cache, scan_role, write_prediction
+
+    params = load_baseline(baseline_path)
+    cache = read_cache(cache_path)
+    elements = [str(e) for e in cache["elements"]]
+    if elements != [str(e) for e in params["elements"]]:
+        raise ValueError(f"{cache_path}: elements {elements} differ from the baseline's {list(params['elements'])}")
+    predicted = predict_baseline(params, cache["patterns"], cache["haadf"], float(cache["pattern_divisor"]))
+    rows, cols = (int(v) for v in cache["scan_shape"])
+    write_prediction(output_npz, cache, scan_role(roles_path, scan, (rows, cols)),
+                     {"predicted": predicted, "predicted_calibrated": predicted})

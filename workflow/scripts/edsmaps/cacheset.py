@@ -1,0 +1,46 @@
+"""The caches of a strategy's scans, loaded once, and the labelled pixels of chosen roles."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class LabelledPixels:
+    """The (cache number, pattern number) index of chosen pixels and their targets."""
+
+    index: np.ndarray
+    eds: np.ndarray
+    haadf: np.ndarray
+
+
+class CacheSet:
+    """Several scans' caches loaded once (patterns stay float16; nothing is concatenated)."""
+
+    def __init__(self, cache_paths):
+        self.scans = list(cache_paths)
+        self.patterns, self.eds, self.haadf = [], [], []
+        self.elements, self.divisor = None, None
+        for scan, path in cache_paths.items():
+            with np.load(path, allow_pickle=False) as cache:
+                self.patterns.append(cache["patterns"])
+                self.eds.append(cache["targets"])
+                self.haadf.append(cache["haadf"])
+                names = [str(e) for e in cache["elements"]]
+                if self.elements not in (None, names):
+                    raise ValueError(f"{path}: elements {names} differ from another cache's {self.elements}")
+                self.elements, self.divisor = names, float(cache["pattern_divisor"])
+        shapes = {p.shape[1:] for p in self.patterns}
+        if len(shapes) > 1:
+            raise ValueError(f"caches {list(cache_paths.values())} have different pattern sizes {sorted(shapes)}")
+        self.pattern_shape = self.patterns[0].shape[1:]
+
+    def pixels(self, roles, wanted_roles):
+        """Pixels whose role (dict scan -> (rows, cols)) is in ``wanted_roles``."""
+        index, eds, haadf = [], [], []
+        for number, scan in enumerate(self.scans):
+            chosen = np.flatnonzero(np.isin(roles[scan].ravel(), wanted_roles))
+            index.append(np.column_stack([np.full(len(chosen), number), chosen]))
+            eds.append(self.eds[number][chosen])
+            haadf.append(self.haadf[number][chosen])
+        return LabelledPixels(np.concatenate(index), np.concatenate(eds), np.concatenate(haadf))

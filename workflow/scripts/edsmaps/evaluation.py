@@ -1,0 +1,154 @@
+"""How good is a prediction really: noise ceilings, model comparison and the learning curve.
+
+Ceilings, scored on the same test pixels as the models (``kind`` = "ceiling", ``prediction``
+= "measured"):
+- ``scan_to_scan``: the EDS map of the next scan of the same area (the previous one for the
+  last scan) taken as the "prediction". Two noisy measurements of one area agree only this
+  well, so no model can be expected to match a noisy EDS map much better. It understates the
+  ceiling when the sample changes between scans (beam damage, growth);
+- ``measured_eds``: on demo data, the blurred EDS map itself scored against the noise-free
+  truth: a model closer to the truth than this has removed noise, not just copied it.
+"""
+
+import numpy as np
+
+from .metrics import TEST, scores
+
+
+def neighbour_scan(scan, scans):
+    """The next scan in acquisition order (the previous one for the last); None for one scan."""
+    i = scans.index(scan)
+    if len(scans) < 2:
+        return None
+    return scans[i + 1] if i + 1 < len(scans) else scans[i - 1]
+
+
+def ceiling_rows(pred, neighbour_maps, labels):
+    """Ceiling rows (dicts in the metrics table's format) on the test pixels of ``pred``.
+
+    ``neighbour_maps``: dict reference -> (rows, cols, E) EDS maps of the neighbouring scan
+    (empty when there is none); ``labels`` (strategy, scan) are copied into every row.
+    """
+    test = pred["role"] == TEST
+    if not test.any():
+        return []
+    rows = []
+
+    def add(variant, reference, truth, measured):
+        for i, element in enumerate(pred["elements"]):
+            rows.append({**labels, "kind": "ceiling", "variant": variant, "replicate": 1, "output": element,
+                         "prediction": "measured", "reference": reference, "n_pixels": int(test.sum()),
+                         **scores(truth[..., i][test], measured[..., i][test])})
+
+    for reference, maps in neighbour_maps.items():
+        add("scan_to_scan", reference, pred[reference], maps)
+    if "truth" in pred:
+        add("measured_eds", "truth", pred["truth"], pred["eds_blurred"])
+    return rows
+
+
+def load_neighbour_maps(cache_path):
+    """Blurred and unblurred EDS maps (rows, cols, E) of a cached scan."""
+    with np.load(cache_path, allow_pickle=False) as cache:
+        shape = tuple(int(v) for v in cache["scan_shape"])
+        return {"eds_blurred": cache["targets"].reshape(*shape, -1),
+                "eds_unblurred": cache["targets_unblurred"].reshape(*shape, -1)}
+
+
+COMPARED = {"cnn": "calibrated", "baseline": "calibrated", "ceiling": "measured"}
+
+
+def comparison_table(summary, split_kinds):
+    """Models, baselines and ceilings side by side: Pearson r and MAE per strategy, reference
+    and element (the CNN's calibrated predictions; baselines need no calibration).
+
+    ``spread`` is the std over training seeds when there are several, else over test scans.
+    """
+    chosen = summary[summary["prediction"] == summary["kind"].map(COMPARED)]
+    chosen = chosen[chosen["reference"].isin(["eds_blurred", "truth"])].copy()
+    several_seeds = chosen["n_replicates"] > 1
+    chosen["pearson_r_spread"] = np.where(several_seeds, chosen["pearson_r_seed_std"], chosen["pearson_r_std"])
+    chosen["mae_spread"] = np.where(several_seeds, chosen["mae_seed_std"], chosen["mae_std"])
+    chosen["spread_over"] = np.where(several_seeds, "seeds", "scans")
+    chosen.insert(1, "split", chosen["strategy"].map(split_kinds))
+    columns = ["strategy", "split", "reference", "output", "kind", "variant", "pearson_r_mean", "pearson_r_spread",
+               "spread_over", "mae_mean", "mae_spread", "n_scans", "n_replicates"]
+    return chosen[columns].reset_index(drop=True)
+
+
+MARKDOWN_METRICS = {"pearson_r": ("Pearson r", 1, 2), "mae": ("MAE in at.%", 100, 1)}
+
+
+def comparison_markdown(comparison):
+    """Wide tables per metric and reference: rows strategy x element, columns models then ceilings."""
+    lines = ["# CNN vs baselines vs noise ceiling", "",
+             "Test pixels only, mean ± spread (over seeds when several were trained, else over test scans).",
+             "CNN columns are calibrated predictions. `scan_to_scan`: agreement of two EDS scans of the same",
+             "area; `measured_eds` (demo only): the blurred EDS map itself scored against the truth.", ""]
+    order = {"cnn": 0, "baseline": 1, "ceiling": 2}
+    for metric, (title, factor, digits) in MARKDOWN_METRICS.items():
+        for reference, part in comparison.groupby("reference", sort=False):
+            models = sorted(part[["kind", "variant"]].drop_duplicates().itertuples(index=False),
+                            key=lambda m: order[m.kind])
+            names = [m.variant for m in models]
+            lines += [f"## {title} against `{reference}`", "",
+                      "| strategy | split | element | " + " | ".join(names) + " |",
+                      "| --- | --- | --- |" + " --- |" * len(names)]
+            for (strategy, split, element), rows in part.groupby(["strategy", "split", "output"], sort=False):
+                cells = []
+                for name in names:
+                    row = rows[rows["variant"] == name]
+                    cells.append(_cell(row.iloc[0], metric, factor, digits) if len(row) else "")
+                lines.append(f"| {strategy} | {split} | {element} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(row, metric, factor, digits):
+    mean, spread = row[f"{metric}_mean"] * factor, row[f"{metric}_spread"] * factor
+    if np.isnan(mean):
+        return "n/a"
+    return f"{mean:.{digits}f}" + ("" if np.isnan(spread) else f" ± {spread:.{digits}f}")
+
+
+def training_pixels(split_path):
+    """Number of TRAIN pixels in a split NPZ."""
+    from .strategies import TRAIN, load_roles
+
+    return int(sum((role == TRAIN).sum() for role in load_roles(split_path).values()))
+
+
+def learning_curve_table(items, split_paths, truth_paths):
+    """Accuracy against the number of labelled training pixels.
+
+    ``items``: dicts with fraction, strategy, kind, variant, scan, path of each test-scan
+    prediction; ``split_paths``: strategy -> split NPZ. Rows: mean over test scans of the
+    calibrated predictions' metrics per model, element and reference.
+    """
+    import pandas as pd
+
+    from .metrics import load_prediction, score_prediction
+
+    rows = []
+    for item in items:
+        pred = load_prediction(item["path"], truth_paths.get(item["scan"]))
+        labels = {k: item[k] for k in ("fraction", "strategy", "kind", "variant", "scan")}
+        labels["n_train_pixels"] = training_pixels(split_paths[item["strategy"]])
+        rows += [r for r in score_prediction(pred, labels)
+                 if r["prediction"] == "calibrated" and r["reference"] in ("eds_blurred", "truth")]
+    table = pd.DataFrame(rows)
+    keys = ["fraction", "n_train_pixels", "kind", "variant", "output", "reference"]
+    table = table.groupby(keys, sort=False)[["pearson_r", "mae", "r2"]].mean().reset_index()
+    return table.sort_values("fraction", kind="stable", ignore_index=True)
+
+
+def write_learning_curve(items, split_paths, truth_paths, table_tsv, png, pdf):
+    """Learning-curve table (TSV) and figure."""
+    from .atomic import atomic_output
+    from .figures import learning_curve
+
+    table = learning_curve_table(items, split_paths, truth_paths)
+    with atomic_output(table_tsv) as tmp:
+        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    learning_curve(table, png, pdf)
+    return table

@@ -1,0 +1,50 @@
+"""The prediction NPZ every model (CNN or baseline) writes, and the inputs it is built from."""
+
+import numpy as np
+
+from .atomic import atomic_output
+from .strategies import UNUSED
+
+
+def read_cache(cache_path):
+    with np.load(cache_path, allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def scan_role(roles_path, scan, shape):
+    """The scan's pixel roles in a strategy's split (all UNUSED for a scan outside it)."""
+    from .strategies import load_roles
+
+    return load_roles(roles_path).get(scan, np.full(shape, UNUSED, dtype=np.int8))
+
+
+def write_prediction(output_npz, cache, role, predicted):
+    """Write per-pixel predictions (dict name -> (N, ...) arrays) as maps beside the cache's truths.
+
+    Output NPZ: ``elements``; ``scan_shape``; ``crop_origin``; ``r_pixel_size/units``;
+    ``predicted`` and ``predicted_calibrated`` (rows, cols, E) atomic fraction;
+    ``predicted_other`` (rows, cols, 1) with closure; ``haadf_predicted`` /
+    ``haadf_predicted_calibrated`` (rows, cols) when the model has a HAADF head; truths
+    ``eds_blurred``, ``eds_unblurred`` (rows, cols, E) and ``haadf`` (rows, cols) (NaN when
+    absent); ``role`` (rows, cols) int8 of the strategy's split (0 unused, 1 train,
+    2 validation, 3 test).
+    """
+    rows, cols = (int(v) for v in cache["scan_shape"])
+    maps = {
+        "eds_blurred": cache["targets"],
+        "eds_unblurred": cache["targets_unblurred"],
+        "haadf": cache["haadf"],
+        **predicted,
+    }
+    maps = {k: np.asarray(v, dtype=np.float32).reshape(rows, cols, *np.shape(v)[1:]) for k, v in maps.items()}
+    with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            elements=cache["elements"],
+            scan_shape=cache["scan_shape"],
+            crop_origin=cache["crop_origin"],
+            r_pixel_size=cache["r_pixel_size"],
+            r_pixel_units=cache["r_pixel_units"],
+            role=role.astype(np.int8),
+            **maps,
+        )
