@@ -11,9 +11,10 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 TINY_CONFIG = REPO / "tests" / "tiny_config.yaml"
 
 
-def run_snakemake(workdir, *args, check=True):
-    """Run the workflow in ``workdir`` (its own results/, resources/, logs/) on the tiny config."""
-    cmd = [
+def snakemake_command(workdir, *args, overlays=()):
+    """The workflow in ``workdir`` (its own results/, resources/, logs/) on the tiny config
+    (plus ``overlays``, config files applied on top)."""
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -23,10 +24,16 @@ def run_snakemake(workdir, *args, check=True):
         str(workdir),
         "--configfile",
         str(TINY_CONFIG),
+        *[str(o) for o in overlays],
         "--cores",
         "2",
         *args,
     ]
+
+
+def run_snakemake(workdir, *args, check=True, overlays=()):
+    """Run the workflow (see snakemake_command); raise with its output when it fails and ``check``."""
+    cmd = snakemake_command(workdir, *args, overlays=overlays)
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")

@@ -105,17 +105,26 @@ def test_snakefmt_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_benchmark_command_smoke(tmp_path):
+def test_benchmark_command_smoke(tiny_run, tmp_path):
     out = tmp_path / "bench.tsv"
     cmd = [sys.executable, str(REPO / "tools" / "benchmark.py"), "all", "--scan-shape", "8", "6", "--pattern-size",
-           "64", "--sizes", "96", "--patterns", "64", "--epochs", "1", "--out", str(out)]  # fmt: skip
+           "64", "--sizes", "96", "--patterns", "64", "--epochs", "1", "--out", str(out),
+           "--rule-benchmarks", str(tiny_run / "benchmarks")]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line.split("\t") for line in out.read_text().splitlines()]
-    assert rows[0][:3] == ["step", "seconds", "peak_rss_mb"]
-    steps = [r[0] for r in rows[1:]]
-    assert steps == ["raw_read", "convert_and_center", "crop_blur_cache", "train_ours_96", "train_reference_96",
-                     "predict_ours_96", "predict_reference_96"]  # fmt: skip
-    assert all(float(r[1]) >= 0 and float(r[2]) > 0 for r in rows[1:])  # a tiny raw read rounds to 0 s
-    assert [r[3] for r in rows[1:4]] == ["48"] * 3 and rows[-1][3] == "64"
-    assert "96^2 train: ours" in proc.stdout and "speed x" in proc.stdout
+    header = rows[0]
+    assert header[:4] == ["step", "items", "unit", "seconds"] and header[-2:] == ["speed_ratio", "memory_ratio"]
+    table = {r[0]: dict(zip(header, r)) for r in rows[1:]}
+    assert list(table) == ["raw_read", "find_origins", "convert_and_center", "crop_blur_cache", "train_96",
+                           "predict_96"]  # fmt: skip
+    assert table["raw_read"]["unit"] == "MB" and float(table["raw_read"]["items"]) > 0
+    assert table["find_origins"]["items"] == "48" and table["predict_96"]["items"] == "64"
+    for step in ("find_origins", "train_96", "predict_96"):  # the paper's way beside ours
+        row = table[step]
+        assert float(row["speed_ratio"]) == pytest.approx(
+            float(row["rate_per_s"]) / float(row["paper_rate_per_s"]), rel=1e-2)
+        assert float(row["paper_peak_rss_mb"]) > 0
+    assert table["crop_blur_cache"]["paper_seconds"] == ""
+    rules = (out.parent / "rules.tsv").read_text()
+    assert rules.startswith("rule\tjobs\ttotal_s") and "\ntrain_model\t" in rules

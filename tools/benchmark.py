@@ -1,11 +1,16 @@
 #!/usr/bin/env python
-"""Benchmark the workflow's steps, each in a fresh process (time, peak memory, patterns/s).
+"""Benchmark the workflow's steps, each in a fresh process, beside the paper's way of doing them.
 
-    python tools/benchmark.py preprocess   # paper-size scan: raw read, conversion, caching
+    python tools/benchmark.py preprocess   # paper-size scan: raw read, origin finding (ours vs
+                                           # py4DSTEM's get_origin loop), conversion, caching
     python tools/benchmark.py training     # train/predict patterns/s and memory, ours vs the
                                            # paper's float64 + model.fit-on-arrays way
     python tools/benchmark.py all          # both (default)
 
+Prints one table (time, patterns/s, peak memory, and the paper's way with speed and memory
+ratios) and writes it as TSV (``--out``); then summarises the Snakemake ``benchmark:`` files of a
+workflow run (``--rule-benchmarks``, default ``benchmarks/``) into ``benchmarks/rules.tsv``.
+``--diffraction FILE --scan-shape R C`` benchmarks preprocessing on your own raw file.
 Small sizes for a smoke test: ``--scan-shape 12 9 --pattern-size 96`` (preprocess) and
 ``--sizes 96 --patterns 64 --epochs 1`` (training).
 """
@@ -32,31 +37,34 @@ def preprocess(args, tmp):
 
     rows, cols = args.scan_shape
     crop = (rows * 2 // 11, rows * 9 // 11)  # the paper's rows 20-90 of 110
-    settings = DemoSettings(scan_shape=(rows, cols), pattern_size=args.pattern_size, n_scans=6)
     diffraction, haadf = tmp / "scan.mrc", tmp / "haadf.mrc"
     eds = {el: tmp / f"eds-{el}.mrc" for el in ELEMENTS}
+    settings = DemoSettings(scan_shape=(rows, cols), pattern_size=args.pattern_size, n_scans=6)
     print(f"generating a {rows}x{cols} scan of {args.pattern_size}^2 patterns ...", flush=True)
     write_scan(generate_scan(settings, 0), diffraction, eds, haadf, tmp / "truth.npz")
+    if args.diffraction is not None:
+        diffraction = args.diffraction  # your data; EDS and HAADF stay synthetic
     n = rows * cols
-    results = [
-        bench.measure("raw_read", bench.read_whole_stack, diffraction, (rows, cols), items=n),
-        bench.measure(
+    raw_read = bench.measure("raw_read", bench.read_whole_stack, diffraction, (rows, cols), items=n)
+    raw_read.items, raw_read.unit = Path(diffraction).stat().st_size / 1e6, "MB"
+    pairs = [
+        (raw_read, None),
+        (bench.measure("find_origins", bench.ours_origins, diffraction, (rows, cols), items=n),
+         bench.measure("find_origins_py4dstem", bench.py4dstem_origins, diffraction, (rows, cols), items=n)),
+        (bench.measure(
             "convert_and_center", convert_scan, diffraction, haadf, (rows, cols),
             Calibration(1.053, "nm", 0.1451, "A^-1"), ConversionSettings(remove_central_beam=True),
             tmp / "converted.h5", tmp / "origins.json", tmp / "virtual.npz", tmp / "order.json", items=n,
-        ),
-        bench.measure(
+        ), None),
+        (bench.measure(
             "crop_blur_cache", build_cache, tmp / "converted.h5", TARGETS, {el: eds[el] for el in TARGETS}, haadf,
             (rows, cols), "fraction", CacheSettings(crop_rows=crop), tmp / "cache.npz", items=n,
-        ),
+        ), None),
     ]
-    raw_mb = diffraction.stat().st_size / 1e6
-    summary = [
-        f"raw read: {raw_mb / results[0].seconds:.0f} MB/s of {raw_mb:.0f} MB",
-        f"conversion + caching: {results[1].seconds + results[2].seconds:.1f} s, "
-        f"peak {max(r.peak_rss_mb for r in results[1:]):.0f} MB",
-    ]
-    return results, summary
+    steps = [p[0] for p in pairs[2:]]
+    summary = [f"raw read: {raw_read.rate:.0f} MB/s; conversion + caching of one scan: {sum(r.seconds for r in steps):.1f} s, "
+               f"peak {max(r.peak_rss_mb for r in steps):.0f} MB"]
+    return pairs, summary
 
 
 def training(args, tmp):
@@ -76,24 +84,17 @@ def training(args, tmp):
         roles = write_split({"bench": cache}, {"train": ["bench"], "test": ["bench"]}, ["bench"], folder / "split.npz")
         n_ours = int((roles["bench"] == 1).sum())
         n_ref = n - int(np.ceil(0.2 * n))
-        e, backend, workers = args.epochs, args.backend, args.data_workers
-        rows_ = [
-            bench.measure(f"train_ours_{size}", bench.ours_train, cache, folder / "split.npz", folder, e, args.threads,
-                          backend, workers, items=e * n_ours),
-            bench.measure(f"train_reference_{size}", bench.reference_train_predict, raw, target_file, e, args.threads,
-                          "train", backend, items=e * n_ref),
-            bench.measure(f"predict_ours_{size}", bench.ours_predict, cache, folder, args.threads, backend, workers,
-                          items=n),
-            bench.measure(f"predict_reference_{size}", bench.reference_train_predict, raw, target_file, e,
-                          args.threads, "predict", backend, items=n),
+        e, backend, workers, batch = args.epochs, args.backend, args.data_workers, args.batch_size
+        results += [
+            (bench.measure(f"train_{size}", bench.ours_train, cache, folder / "split.npz", folder, e, args.threads,
+                           backend, workers, batch, items=e * n_ours),
+             bench.measure(f"train_reference_{size}", bench.reference_train_predict, raw, target_file, e,
+                           args.threads, "train", backend, batch, items=e * n_ref)),
+            (bench.measure(f"predict_{size}", bench.ours_predict, cache, folder, args.threads, backend, workers,
+                           items=n),
+             bench.measure(f"predict_reference_{size}", bench.reference_train_predict, raw, target_file, e,
+                           args.threads, "predict", backend, items=n)),
         ]
-        results.extend(rows_)
-        for phase, ours, ref in (("train", rows_[0], rows_[1]), ("predict", rows_[2], rows_[3])):
-            summary.append(
-                f"{size}^2 {phase}: ours {ours.rate:.1f} patterns/s, {ours.peak_rss_mb:.0f} MB; reference "
-                f"{ref.rate:.1f} patterns/s, {ref.peak_rss_mb:.0f} MB; speed x{ours.rate / ref.rate:.2f}, "
-                f"memory x{ours.peak_rss_mb / ref.peak_rss_mb:.2f}"
-            )
     return results, summary
 
 
@@ -108,20 +109,31 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", choices=["tensorflow", "jax", "torch"], default="tensorflow")
     parser.add_argument("--data-workers", type=int, default=1, help="threads assembling training batches")
+    parser.add_argument("--batch-size", type=int, default=64, help="training batch (the paper's 64)")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir)")
+    parser.add_argument("--diffraction", type=Path, default=None, help="your raw diffraction file to preprocess")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/benchmark.tsv"))
+    parser.add_argument("--rule-benchmarks", type=Path, default=Path("benchmarks"),
+                        help="folder of a workflow run's Snakemake benchmark files to summarise")
     args = parser.parse_args(argv)
-    results, summary = [], []
+    pairs, summary = [], []
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         for what, fn in (("preprocess", preprocess), ("training", training)):
             if args.what in (what, "all"):
                 (sub := Path(tmp) / what).mkdir()
-                r, s = fn(args, sub)
-                results += r
+                p, s = fn(args, sub)
+                pairs += p
                 summary += s
-    print(bench.write_table(results, args.out), end="")
-    print("\n".join(summary))
-    print(f"(table written to {args.out})")
+    table = bench.format_table(bench.comparison_rows(pairs), bench.COMPARISON_COLUMNS)
+    bench.write_text(table, args.out)
+    print(table + "\n".join(summary) + f"\n(table written to {args.out})")
+    if args.rule_benchmarks.is_dir():
+        rules = bench.summarise_rule_benchmarks(args.rule_benchmarks)
+        if rules:
+            text = bench.format_table(rules, ["rule", "jobs", "total_s", "max_s", "max_rss_mb"])
+            bench.write_text(text, args.out.parent / "rules.tsv")
+            print(f"\nSnakemake benchmark files under {args.rule_benchmarks}/, per rule:\n{text}"
+                  f"(written to {args.out.parent / 'rules.tsv'})")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 # The package beside the scripts, for the strategy and scan-role helpers below.
 sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))
+from edsmaps.caching import crop_slices
 from edsmaps.demo import ELEMENTS as DEMO_ELEMENTS
 from edsmaps.strategies import resolve_scans
 from edsmaps.strategies import strategy_scans as _resolve_strategy
@@ -31,6 +32,52 @@ def raw_file(template, scan, element=None):
     """Path of one raw input under data.folder, from a template with {scan} and {element}."""
     fields = {"scan": scan} if element is None else {"scan": scan, "element": element}
     return os.path.join(config["data"]["folder"], template.format(**fields))
+
+
+def raw_inputs():
+    """Every raw file the configured scans need: EDS only for scans with EDS (not predict_only)."""
+    data = config["data"]
+    files = []
+    for scan in SCANS + PREDICT_ONLY:
+        files.append(raw_file(data["diffraction"], scan))
+        if scan in SCANS:
+            files += [raw_file(data["eds"], scan, el) for el in ELEMENTS]
+        if data["haadf"] is not None:
+            files.append(raw_file(data["haadf"], scan))
+    return files
+
+
+def check_config():
+    """What the schema cannot say: crop inside the scan, strategies naming listed scans,
+    generated data only under resources/, and (for real data) every raw file present."""
+    try:
+        crop_slices(config["scan_shape"], config["cache"]["crop_rows"], config["cache"]["crop_cols"])
+    except ValueError as exc:
+        raise ValueError(f"config: cache.crop_rows / cache.crop_cols: {exc}") from None
+    for name, strategy in config["strategies"].items():
+        try:
+            _resolve_strategy(strategy, SCANS)
+        except ValueError as exc:
+            raise ValueError(f"config: strategies.{name}: {exc}") from None
+    folder = Path(config["data"]["folder"])
+    if config["demo"]["enabled"]:
+        if folder.is_absolute() or ".." in folder.parts or folder.parts[:1] != ("resources",):
+            raise ValueError(
+                f"config: data.folder '{folder}': with demo.enabled the workflow writes the demo scans there, "
+                "so it must be a folder under resources/ (e.g. resources/demo)"
+            )
+        return
+    missing = [f for f in raw_inputs() if not os.path.exists(f)]
+    if missing:
+        listing = "\n  ".join(missing)
+        raise FileNotFoundError(
+            f"config: {len(missing)} raw file(s) missing under data.folder '{folder}':\n  {listing}\n"
+            "Check data.folder, the data.diffraction/eds/haadf templates, scans and elements "
+            "(set data.haadf: null when there is no HAADF; list scans without EDS under predict_only)."
+        )
+
+
+check_config()
 
 
 def diffraction_file(wildcards):

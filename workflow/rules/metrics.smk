@@ -26,6 +26,7 @@ rule metric_tables:
         ),
         summary_md="results/tables/summary.md",
         comparison_md="results/tables/comparison.md",
+        provenance="results/tables/provenance.json",
     log:
         "logs/metric_tables.log",
     localrule: True

@@ -40,6 +40,8 @@ rule train_model:
         training=lambda wc: training_settings(wc.variant),
         model=lambda wc: model_settings(wc.variant),
         tensorboard_dir=lambda wc: f"results/models/{wc.strategy}/{wc.variant}/tensorboard",
+        # Not an output: Snakemake deletes a failed job's outputs, the checkpoints must survive.
+        resume_dir=lambda wc: f"results/checkpoints/{wc.strategy}/{wc.variant}",
     script:
         "../scripts/train_model.py"
 

@@ -2,6 +2,7 @@ from edsmaps.logs import log_to
 
 log_to(snakemake.log[0])
 
+from edsmaps.provenance import write_manifest
 from edsmaps.tables import write_metric_tables
 
 write_metric_tables(
@@ -11,3 +12,4 @@ write_metric_tables(
     split_kinds=snakemake.params.split_kinds,
     outputs=dict(snakemake.output.items()),
 )
+write_manifest(snakemake.output.provenance, config=snakemake.config)

@@ -16,4 +16,6 @@ train_variant(
     manifest_path=snakemake.output.manifest,
     tensorboard_dir=snakemake.params.tensorboard_dir,
     threads=snakemake.threads,
+    resume_dir=snakemake.params.resume_dir,
+    provenance=snakemake.config,
 )

@@ -79,17 +79,6 @@ def read_whole_stack(path, scan_shape):
         np.array(data)
 
 
-def write_table(results, path):
-    """Write results as TSV with rate columns; returns the text."""
-    lines = ["step\tseconds\tpeak_rss_mb\titems\tunit\trate_per_s"]
-    for r in results:
-        lines.append(f"{r.step}\t{r.seconds:.3f}\t{r.peak_rss_mb:.0f}\t{r.items}\t{r.unit}\t{r.rate:.1f}")
-    text = "\n".join(lines) + "\n"
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text)
-    return text
-
-
 def write_synthetic_cache(patterns, targets, cache_path, raw_path):
     """A training cache (float16 / 2**16) plus the raw uint16 stack for the reference loader."""
     import numpy as np
@@ -114,7 +103,7 @@ def write_synthetic_cache(patterns, targets, cache_path, raw_path):
         )
 
 
-def ours_train(cache_path, roles_path, workdir, epochs, threads, backend="tensorflow", data_workers=1):
+def ours_train(cache_path, roles_path, workdir, epochs, threads, backend="tensorflow", data_workers=1, batch_size=64):
     """Our training path (float16 cache streamed by PyDataset); returns model.fit seconds."""
     import json
 
@@ -122,7 +111,7 @@ def ours_train(cache_path, roles_path, workdir, epochs, threads, backend="tensor
     from .training import TrainingSettings, train_variant
 
     settings = TrainingSettings(backend=backend, epochs=epochs, patience=epochs, mixed_precision=True,
-                                data_workers=data_workers)
+                                data_workers=data_workers, batch_size=batch_size)
     train_variant({"bench": cache_path}, roles_path, settings, ModelSettings(), workdir / "m.keras",
                   workdir / "h.csv", workdir / "s.json", workdir / "manifest.json", threads=threads)
     return steady_seconds(json.loads((workdir / "manifest.json").read_text())["result"]["epoch_seconds"])
@@ -151,12 +140,13 @@ def ours_predict(cache_path, workdir, threads, backend="tensorflow", data_worker
     scaling = load_json(workdir / "s.json")
     with np.load(cache_path) as cache:
         patterns = cache["patterns"]
+    predict_patterns(model, patterns, np.arange(min(256, len(patterns))), scaling, 256)  # compile untimed
     start = time.perf_counter()
     predict_patterns(model, patterns, np.arange(len(patterns)), scaling, 256, data_workers)
     return time.perf_counter() - start
 
 
-def reference_train_predict(raw_path, targets_path, epochs, threads, phase, backend="tensorflow"):
+def reference_train_predict(raw_path, targets_path, epochs, threads, phase, backend="tensorflow", batch_size=64):
     """The paper's way (Code 1/4): whole scan as float64 / 2**16, train_test_split(0.2, 42),
     ``model.fit`` on numpy arrays with batch 64; returns fit or predict seconds."""
     import numpy as np
@@ -167,7 +157,6 @@ def reference_train_predict(raw_path, targets_path, epochs, threads, phase, back
     from sklearn.model_selection import train_test_split
 
     from .model import build_model, compile_model
-    from .training import epoch_timer
 
     x = np.load(raw_path) / 2**16  # float64, as py4DSTEM.read(...).data / 2 ** 16
     y = np.load(targets_path)
@@ -175,9 +164,107 @@ def reference_train_predict(raw_path, targets_path, epochs, threads, phase, back
     model = compile_model(build_model(x.shape[1:], y.shape[1]))
     if phase == "train":
         timer = epoch_timer(keras)
-        model.fit(x_train, {"eds": y_train}, batch_size=64, validation_data=(x_test, {"eds": y_test}),
+        model.fit(x_train, {"eds": y_train}, batch_size=batch_size, validation_data=(x_test, {"eds": y_test}),
                   epochs=epochs, verbose=0, callbacks=[timer])
         return steady_seconds(timer.seconds)
+    model.predict(x[:256], batch_size=256, verbose=0)  # compile outside the timing
     start = time.perf_counter()
     model.predict(x, batch_size=256, verbose=0)
     return time.perf_counter() - start
+
+
+def ours_origins(path, scan_shape):
+    """Our origin finder (vectorised two-pass centre of mass) on a memory-mapped raw stack."""
+    import numpy as np
+    import py4DSTEM  # noqa: F401  (imported before the timing, as in the comparison)
+
+    from .centering import find_origins
+    from .conversion import _probe_radius
+    from .rawio import open_diffraction
+
+    with open_diffraction(path, scan_shape) as data:
+        start = time.perf_counter()
+        radius = _probe_radius(np.asarray(data[:: max(1, data.shape[0] // 8)].mean(axis=(0, 1)), dtype=np.float64))
+        find_origins(data, radius)
+        return time.perf_counter() - start
+
+
+def py4dstem_origins(path, scan_shape):
+    """The paper's way: py4DSTEM's ``get_origin``, a Python loop over patterns."""
+    import numpy as np
+    import py4DSTEM
+    from py4DSTEM.process.calibration import get_origin
+
+    from .rawio import open_diffraction
+
+    with open_diffraction(path, scan_shape) as data:
+        cube = py4DSTEM.DataCube(data=np.asarray(data))
+        start = time.perf_counter()
+        get_origin(cube)
+        return time.perf_counter() - start
+
+
+def comparison_rows(pairs):
+    """One row per (our step, the paper's way or None): time, rate, peak memory, ratios."""
+    rows = []
+    for ours, paper in pairs:
+        row = {"step": ours.step, "items": ours.items, "unit": ours.unit, "seconds": ours.seconds, "rate_per_s": ours.rate,
+               "peak_rss_mb": ours.peak_rss_mb}
+        if paper is not None:
+            row.update(paper_seconds=paper.seconds, paper_rate_per_s=paper.rate, paper_peak_rss_mb=paper.peak_rss_mb,
+                       speed_ratio=ours.rate / paper.rate, memory_ratio=ours.peak_rss_mb / paper.peak_rss_mb)
+        rows.append(row)
+    return rows
+
+
+def format_table(rows, columns):
+    """TSV text of dict rows; None -> empty, floats to 4 significant digits."""
+    def cell(v):
+        if v is None:
+            return ""
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+    return "\n".join(["\t".join(columns)] + ["\t".join(cell(row.get(c)) for c in columns) for row in rows]) + "\n"
+
+
+def write_text(text, path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text)
+
+
+COMPARISON_COLUMNS = ["step", "items", "unit", "seconds", "rate_per_s", "peak_rss_mb", "paper_seconds", "paper_rate_per_s",
+                      "paper_peak_rss_mb", "speed_ratio", "memory_ratio"]
+
+
+def summarise_rule_benchmarks(folder):
+    """Per rule: jobs, total and longest wall seconds, largest peak RSS (MB) from the
+    Snakemake ``benchmark:`` files under ``folder`` (``<rule>/**/*.tsv``)."""
+    import pandas as pd
+
+    rows = []
+    for rule_dir in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
+        files = sorted(rule_dir.rglob("*.tsv"))
+        if not files:
+            continue
+        runs = pd.concat([pd.read_csv(f, sep="\t") for f in files])
+        rows.append({"rule": rule_dir.name, "jobs": len(files), "total_s": float(runs["s"].sum()),
+                     "max_s": float(runs["s"].max()), "max_rss_mb": float(pd.to_numeric(runs["max_rss"],
+                                                                                        errors="coerce").max())})
+    return rows
+
+
+def epoch_timer(keras):
+    """A Keras callback recording each epoch's wall time in ``.seconds`` (the first epoch
+    includes compilation)."""
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+
+    return EpochTimer()

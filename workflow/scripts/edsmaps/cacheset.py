@@ -32,7 +32,12 @@ class CacheSet:
                 self.elements, self.divisor = names, float(cache["pattern_divisor"])
         shapes = {p.shape[1:] for p in self.patterns}
         if len(shapes) > 1:
-            raise ValueError(f"caches {list(cache_paths.values())} have different pattern sizes {sorted(shapes)}")
+            sizes = {scan: p.shape[1:] for scan, p in zip(self.scans, self.patterns)}
+            raise ValueError(
+                f"caches {[str(p) for p in cache_paths.values()]} have different pattern sizes {sizes}: one model "
+                "needs one detector size. Export the scans with the same camera length and binning, or set "
+                "conversion.bin_factor so they match."
+            )
         self.pattern_shape = self.patterns[0].shape[1:]
 
     def pixels(self, roles, wanted_roles):

@@ -16,7 +16,10 @@ class PatternBatches(keras.utils.PyDataset):
 
     ``patterns``: list of (N_i, Qy, Qx) float16 arrays (one per cache); ``index``: (K, 2) int
     array of (cache number, pattern number); ``targets``: dict output name -> (K, d) float32
-    aligned with ``index`` (None for prediction). Shuffles every epoch when ``shuffle``.
+    aligned with ``index`` (None for prediction). Shuffles every epoch when ``shuffle``, the
+    order drawn from (seed, epoch) so a resumed run sees the epochs an uninterrupted one would.
+    Inputs come in the compute dtype of Keras' global policy (float16 under mixed precision).
+    ``workers`` > 1 assembles batches in threads (NumPy releases the GIL), in order.
     """
 
     def __init__(self, patterns, index, targets, scaling, batch_size, shuffle=False, seed=0, **kwargs):
@@ -27,8 +30,9 @@ class PatternBatches(keras.utils.PyDataset):
         self.scaling = scaling
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(self.index)) if shuffle else np.arange(len(self.index))
+        self.seed = seed
+        self.set_epoch(0)
+        self.input_dtype = np.dtype(keras.mixed_precision.global_policy().compute_dtype)
 
     def __len__(self):
         return math.ceil(len(self.index) / self.batch_size)
@@ -41,11 +45,15 @@ class PatternBatches(keras.utils.PyDataset):
         for cache in np.unique(picks[:, 0]):
             rows = picks[:, 0] == cache
             batch[rows] = self.patterns[cache][picks[rows, 1]]
-        x = scale_patterns(batch, self.scaling)[..., None]
+        x = scale_patterns(batch, self.scaling, self.input_dtype)[..., None]
         if self.targets is None:
             return (x,)
         return x, {name: values[chosen] for name, values in self.targets.items()}
 
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+        n = len(self.index)
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
+
     def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.index))
+        self.set_epoch(self.epoch + 1)

@@ -3,6 +3,7 @@
 import logging
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -36,22 +37,15 @@ class TrainingSettings:
     data_workers: int = 1
 
 
-def epoch_timer(keras):
-    """A Keras callback recording each epoch's wall time in ``.seconds`` (the first epoch
-    includes compilation)."""
+def write_history(rows, path):
+    """History CSV (epoch, loss, metrics, val_loss, ...), one row per finished epoch."""
+    import csv
 
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.start)
-
-    return EpochTimer()
+    with atomic_output(path) as tmp:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["epoch"])
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def with_other(eds):
@@ -79,9 +73,19 @@ def train_variant(
     manifest_path,
     tensorboard_dir=None,
     threads=None,
+    resume_dir=None,
+    provenance=None,
 ):
     """Fit the model on TRAIN pixels with early stopping on VALIDATION pixels of the training
-    scans; write the model, history CSV, input scaling JSON and a provenance manifest."""
+    scans; write the model, history CSV, input scaling JSON and a provenance manifest.
+
+    With ``resume_dir``, every finished epoch is checkpointed there and a re-run after a kill
+    continues from the last one (see :mod:`edsmaps.resume`); the folder is removed on success.
+    ``provenance`` (e.g. the resolved config) is stored in the manifest."""
+    import tempfile
+
+    from . import resume
+
     keras = setup_backend(settings.backend, threads, settings.seed, settings.deterministic, settings.mixed_precision)
     from .data import PatternBatches
 
@@ -117,23 +121,33 @@ def train_variant(
         caches.patterns, val.index, target_dict(val, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
         settings.batch_size, workers=settings.data_workers,
     )
-    with atomic_output(history_path) as history_tmp:
-        callbacks = [
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=settings.patience, restore_best_weights=settings.restore_best_weights
-            ),
-            keras.callbacks.CSVLogger(str(history_tmp)),
-            timer := epoch_timer(keras),
-        ]
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=settings.patience, restore_best_weights=settings.restore_best_weights
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoints = Path(resume_dir) if resume_dir is not None else Path(scratch)
+        state = resume.restore(model, checkpoints)
+        initial_epoch = state["epochs_done"] if state else 0
+        if state:
+            log.info("resuming from the checkpoint after epoch %d in %s", initial_epoch, checkpoints)
+            train_batches.set_epoch(initial_epoch)
+        checkpoint = resume.checkpoint_callback(keras, checkpoints, early_stopping, state)
+        callbacks = [early_stopping, checkpoint]
         if tensorboard_dir is not None and keras.backend.backend() == "tensorflow":
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir)))
         start = time.perf_counter()
-        history = model.fit(
-            train_batches, validation_data=val_batches, epochs=settings.epochs, callbacks=callbacks, verbose=2
-        )
+        if state and (state["stopped"] or initial_epoch >= settings.epochs):
+            best = resume.load_best_weights(checkpoints)  # stopped, then killed before saving
+            if settings.restore_best_weights and best is not None:
+                model.set_weights(best)
+        else:
+            model.fit(train_batches, validation_data=val_batches, epochs=settings.epochs, initial_epoch=initial_epoch,
+                      callbacks=callbacks, verbose=2)
         seconds = time.perf_counter() - start
-    epochs_run = len(history.history["loss"])
-    val_loss = history.history["val_loss"]
+    history = checkpoint.rows
+    write_history(history, history_path)
+    epochs_run = len(history)
+    val_loss = np.array([row["val_loss"] for row in history])
     with atomic_output(model_path) as tmp:
         model.save(tmp)
     save_json(scaling, scaling_path)
@@ -141,6 +155,7 @@ def train_variant(
         manifest_path,
         training=asdict(settings),
         model=asdict(model_settings),
+        config=provenance,
         data={
             "caches": {scan: str(p) for scan, p in cache_paths.items()},
             "roles": str(roles_path),
@@ -153,11 +168,14 @@ def train_variant(
             "best_epoch": int(np.argmin(val_loss)) + 1,
             "best_val_loss": float(np.min(val_loss)),
             "parameters": int(model.count_params()),
-            "seconds": seconds,
-            "train_patterns_per_s": epochs_run * len(train.index) / seconds,
-            "epoch_seconds": timer.seconds,
+            "seconds": float(np.sum(checkpoint.epoch_seconds)),
+            "train_patterns_per_s": epochs_run * len(train.index) / float(np.sum(checkpoint.epoch_seconds)),
+            "epoch_seconds": checkpoint.epoch_seconds,
+            "resumed_after_epoch": initial_epoch,
             "backend": keras.backend.backend(),
         },
     )
-    log.info("trained %d epochs in %.1f s", epochs_run, seconds)
-    return history.history
+    if resume_dir is not None:
+        resume.clean(resume_dir)
+    log.info("trained %d epochs in %.1f s (this run)", epochs_run, seconds)
+    return history
