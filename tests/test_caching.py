@@ -112,7 +112,11 @@ def test_reader_errors_name_the_file(tmp_path):
     with pytest.raises(InputDataError, match="diffraction file not found"):
         with open_diffraction(tmp_path / "missing.mrc", (3, 4)):
             pass
-    with pytest.raises(InputDataError, match="unknown diffraction format '.dm4'"):
+    with pytest.raises(InputDataError, match="unknown diffraction format '.ser'"):
+        (tmp_path / "x.ser").write_bytes(b"")
+        with open_diffraction(tmp_path / "x.ser", (3, 4)):
+            pass
+    with pytest.raises(InputDataError, match="x.dm4: py4DSTEM could not import it"):
         (tmp_path / "x.dm4").write_bytes(b"")
         with open_diffraction(tmp_path / "x.dm4", (3, 4)):
             pass

@@ -17,6 +17,7 @@ CONDA_PACKAGE = {
     "numpy": "numpy", "scipy": "scipy", "cv2": "py-opencv", "mrcfile": "mrcfile", "h5py": "h5py",
     "py4DSTEM": "py4dstem", "keras": "keras", "tensorflow": "tensorflow", "sklearn": "scikit-learn",
     "matplotlib": "matplotlib-base", "pandas": "pandas", "tifffile": "tifffile", "yaml": "pyyaml",
+    "rsciio": "rosettasciio",
 }  # fmt: skip
 # Imported only when training.backend selects them; not part of the default env.
 OPTIONAL_MODULES = {"jax", "torch"}

@@ -41,7 +41,9 @@ def raw_inputs():
     for scan in SCANS + PREDICT_ONLY:
         files.append(raw_file(data["diffraction"], scan))
         if scan in SCANS:
-            files += [raw_file(data["eds"], scan, el) for el in ELEMENTS]
+            files += list(
+                dict.fromkeys(raw_file(data["eds"], scan, el) for el in ELEMENTS)
+            )
         if data["haadf"] is not None:
             files.append(raw_file(data["haadf"], scan))
     return files
@@ -51,7 +53,11 @@ def check_config():
     """What the schema cannot say: crop inside the scan, strategies naming listed scans,
     generated data only under resources/, and (for real data) every raw file present."""
     try:
-        crop_slices(config["scan_shape"], config["cache"]["crop_rows"], config["cache"]["crop_cols"])
+        crop_slices(
+            config["scan_shape"],
+            config["cache"]["crop_rows"],
+            config["cache"]["crop_cols"],
+        )
     except ValueError as exc:
         raise ValueError(f"config: cache.crop_rows / cache.crop_cols: {exc}") from None
     for name, strategy in config["strategies"].items():
@@ -59,9 +65,19 @@ def check_config():
             _resolve_strategy(strategy, SCANS)
         except ValueError as exc:
             raise ValueError(f"config: strategies.{name}: {exc}") from None
+    eds = config["data"]["eds"]
+    if "{element}" not in eds and Path(eds).suffix.lower() != ".emd":
+        raise ValueError(
+            f"config: data.eds '{eds}' has no {{element}}: only a container (Velox .emd) holds every "
+            "element's map in one file; add {element} to the template"
+        )
     folder = Path(config["data"]["folder"])
     if config["demo"]["enabled"]:
-        if folder.is_absolute() or ".." in folder.parts or folder.parts[:1] != ("resources",):
+        if (
+            folder.is_absolute()
+            or ".." in folder.parts
+            or folder.parts[:1] != ("resources",)
+        ):
             raise ValueError(
                 f"config: data.folder '{folder}': with demo.enabled the workflow writes the demo scans there, "
                 "so it must be a folder under resources/ (e.g. resources/demo)"

@@ -214,6 +214,7 @@ rule fig9_eds_blur_comparison:
         "../../envs/plots.yaml"
     params:
         elements=ELEMENTS,
+        eds=eds_files_of(figure_scans([FIGURES["blur_scan"]])[0]),
         scan=figure_scans([FIGURES["blur_scan"]])[0],
         scan_shape=config["scan_shape"],
         eds_unit=config["data"]["eds_unit"],

@@ -20,6 +20,7 @@ rule convert_scan:
         scan_shape=config["scan_shape"],
         calibration=config["calibration"],
         conversion=conversion_settings(),
+        haadf_title=config["data"]["haadf_title"],
     script:
         "../scripts/convert_scan.py"
 
@@ -42,8 +43,11 @@ rule cache_scan:
         mem_mb=3000,
     params:
         elements=ELEMENTS,
+        # One path per element, in order (a container file repeats: maps are picked by title).
+        eds=lambda wc: eds_files_of(wc.scan),
         scan_shape=config["scan_shape"],
         eds_unit=config["data"]["eds_unit"],
         cache=config["cache"],
+        haadf_title=config["data"]["haadf_title"],
     script:
         "../scripts/cache_scan.py"

@@ -14,4 +14,5 @@ convert_scan(
     origin_json=snakemake.output.origins,
     virtual_npz=snakemake.output.virtual_images,
     scan_order_json=snakemake.output.scan_order,
+    haadf_title=snakemake.params.haadf_title,
 )

@@ -5,7 +5,7 @@ log_to(snakemake.log[0])
 from edsmaps.figures import blur_comparison
 
 blur_comparison(
-    eds_paths=dict(zip(snakemake.params.elements, snakemake.input.eds)),
+    eds_paths=dict(zip(snakemake.params.elements, snakemake.params.eds)),
     scan_shape=tuple(snakemake.params.scan_shape),
     eds_unit=snakemake.params.eds_unit,
     blur=snakemake.params.cache,

@@ -60,12 +60,13 @@ def crop_slices(scan_shape, crop_rows, crop_cols):
 
 
 def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_unit, settings: CacheSettings,
-                output_npz):
+                output_npz, haadf_title="HAADF"):
     """Write the NPZ cache of one scan.
 
     ``eds_paths`` maps each of ``elements`` to its MRC map, or is empty for a scan without EDS
     (predict-only: targets are NaN); ``eds_unit`` is 'fraction' or 'percent' (at.%, divided
-    by 100).
+    by 100). Maps in a container (Velox EMD) are picked by element symbol and ``haadf_title``
+    and their pixel size checked against the converted scan's.
     """
     import py4DSTEM
 
@@ -92,13 +93,15 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
     if eds_paths:
         if list(eds_paths) != list(elements):
             raise ValueError(f"EDS maps given for {list(eds_paths)} but elements are {list(elements)}")
-        raw_maps = {el: read_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
+        pixel = (cal.get_R_pixel_size(), cal.get_R_pixel_units())
+        raw_maps = {el: read_eds_map(p, scan_shape, el, eds_unit, pixel) for el, p in eds_paths.items()}
         targets = np.stack([prepare(m)[rows, cols].ravel() for m in raw_maps.values()], axis=1)
         unblurred = np.stack([m[rows, cols].ravel() for m in raw_maps.values()], axis=1)
     else:
         targets = unblurred = np.full((n, len(elements)), np.nan, dtype=np.float32)
     if haadf_path is not None:
-        haadf = read_map(haadf_path, scan_shape, "HAADF")[rows, cols].ravel()
+        pixel = (cal.get_R_pixel_size(), cal.get_R_pixel_units())
+        haadf = read_map(haadf_path, scan_shape, "HAADF", haadf_title, pixel)[rows, cols].ravel()
     else:
         haadf = np.full(n, np.nan, dtype=np.float32)
     with atomic_output(output_npz) as tmp:

@@ -80,10 +80,12 @@ def convert_scan(
     origin_json,
     virtual_npz,
     scan_order_json,
+    haadf_title="HAADF",
 ):
-    """Convert ``diffraction_path`` (MRC stack or py4DSTEM .h5) into a centred py4DSTEM .h5.
+    """Convert ``diffraction_path`` (any format of :mod:`edsmaps.rawio`) into a centred py4DSTEM .h5.
 
-    ``haadf_path`` may be None (no scan-order check then). All outputs are written atomically.
+    ``haadf_path`` may be None (no scan-order check then); in a container (Velox EMD) the map
+    titled ``haadf_title`` is used. All outputs are written atomically.
     """
     import py4DSTEM
 
@@ -130,7 +132,8 @@ def convert_scan(
 
     order = {"checked": False, "reason": "no HAADF map given"}
     if haadf_path is not None:
-        haadf = read_map(haadf_path, scan_shape, "HAADF")
+        haadf = read_map(haadf_path, scan_shape, "HAADF", haadf_title,
+                         (calibration.r_pixel_size, calibration.r_pixel_units))
         order = {"checked": True, **check_scan_order(adf, haadf)}
         if not order["ok"]:
             log.warning(
