@@ -23,8 +23,9 @@ SLURM = REPO / "tests" / "slurm"
 FIT_TEST_NODE = [
     "--set-resources", "train_model:gpu=1", "train_model:cpus_per_gpu=1", "train_model:mem_mb=2000",
     "calibrate_model:gpu=1", "calibrate_model:cpus_per_gpu=1", "convert_scan:mem_mb=2000",
-    "predict_scan:mem_mb=1500", "export_predicted_maps:mem_mb=500",
-    "--group-components", "predictions=2",
+    "predict_scan:mem_mb=1500", "export_predicted_maps:mem_mb=500", "fit_baseline:mem_mb=1000",
+    "predict_baseline:mem_mb=1000",
+    "--group-components", "predictions=2", "baselines=2",
 ]  # fmt: skip
 
 
@@ -69,9 +70,10 @@ def test_tiny_workflow_runs_through_sbatch(slurm_cluster, tmp_path):
         rules.setdefault(job["Comment"].removeprefix("rule_").split("_wildcards")[0], []).append(job)
     assert {"generate_demo_scan", "convert_scan", "cache_scan", "split_strategy", "train_model",
             "calibrate_model"} <= set(rules)  # fmt: skip
-    assert len(rules["train_model"]) == 6
+    assert len(rules["train_model"]) == 8  # 4 strategies x 2 variants
     assert all(job.get("TresPerJob") == "gres:gpu:1" for job in rules["train_model"])
     assert any(name.startswith("predictions") for name in rules)  # per-scan jobs went as groups
+    assert any(name.startswith("baselines") for name in rules)
     assert not any(name.startswith(("fig", "metric_tables")) for name in rules)  # local rules stay local
     # SLURM's own completion log saw every one of them.
     completed = (open("/tmp/edsmaps-slurm/jobcomp.txt").read() if os.path.exists("/tmp/edsmaps-slurm/jobcomp.txt")
