@@ -225,7 +225,7 @@ def blur_comparison(eds_paths, scan_shape, eds_unit, blur, scan, png, pdf):
     return save_figure(fig, png, pdf)
 
 
-MODEL_COLOURS = {"cnn": "tab:blue", "baseline": "tab:orange"}  # learning curve
+MODEL_COLOURS = {"cnn": "tab:blue", "baseline": "tab:orange"}  # learning-curve lines by model kind
 
 
 def model_comparison(comparison_tsv, strategy, png, pdf):
