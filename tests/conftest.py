@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -11,9 +12,9 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 TINY_CONFIG = REPO / "tests" / "tiny_config.yaml"
 
 
-def snakemake_command(workdir, *args, overlays=()):
-    """The workflow in ``workdir`` (its own results/, resources/, logs/) on the tiny config
-    (plus ``overlays``, config files applied on top)."""
+def snakemake_command(workdir, *args, overlays=(), config=TINY_CONFIG):
+    """The workflow in ``workdir`` (its own results/, resources/, logs/) on ``config`` (the tiny
+    config by default; plus ``overlays``, config files applied on top)."""
     return [
         sys.executable,
         "-m",
@@ -22,8 +23,8 @@ def snakemake_command(workdir, *args, overlays=()):
         str(REPO / "Snakefile"),
         "--directory",
         str(workdir),
-        "--configfile",
-        str(TINY_CONFIG),
+        "--configfile",  # one option for all files: a second --configfile would replace the first
+        str(config),
         *[str(o) for o in overlays],
         "--cores",
         "2",
@@ -31,10 +32,18 @@ def snakemake_command(workdir, *args, overlays=()):
     ]
 
 
-def run_snakemake(workdir, *args, check=True, overlays=()):
-    """Run the workflow (see snakemake_command); raise with its output when it fails and ``check``."""
-    cmd = snakemake_command(workdir, *args, overlays=overlays)
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+def env_without_graphviz():
+    """The environment with every PATH folder holding Graphviz's ``dot`` left out: the workflow
+    must run on a machine without it (the rule-graph figure then draws with matplotlib)."""
+    folders = [f for f in os.environ.get("PATH", "").split(os.pathsep) if not os.access(os.path.join(f, "dot"), os.X_OK)]
+    return {**os.environ, "PATH": os.pathsep.join(folders)}
+
+
+def run_snakemake(workdir, *args, check=True, overlays=(), config=TINY_CONFIG):
+    """Run the workflow (see snakemake_command) without Graphviz on PATH; raise with its output
+    when it fails and ``check``."""
+    cmd = snakemake_command(workdir, *args, overlays=overlays, config=config)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, env=env_without_graphviz())
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     return proc

@@ -84,9 +84,9 @@ def test_nothing_left_to_do_after_the_run(tiny_run):
 def test_bad_config_is_rejected_with_the_key(tiny_run, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("cache:\n  blur_kernel: 6\n")
-    proc = run_snakemake(tiny_run, "--dry-run", "--configfile", str(bad), check=False)
+    proc = run_snakemake(tiny_run, "--dry-run", overlays=[bad], check=False)
     assert proc.returncode != 0
-    assert "blur_kernel" in proc.stdout + proc.stderr
+    assert "cache.blur_kernel: 6 should not be valid" in proc.stdout + proc.stderr
 
 
 def test_lint_is_clean():

@@ -3,25 +3,52 @@ import re
 import sys
 from pathlib import Path
 
+import yaml
+from jsonschema import Draft202012Validator
 from snakemake.utils import validate
 
-# The package beside the scripts, for the strategy and scan-role helpers below.
+# The package beside the scripts; what the workflow imports while it is parsed is standard
+# library only, so a Snakemake installed on its own can plan the workflow.
 sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))
-from edsmaps.caching import crop_slices
-from edsmaps.demo import ELEMENTS as DEMO_ELEMENTS
-from edsmaps.strategies import resolve_scans
-from edsmaps.strategies import strategy_scans as _resolve_strategy
+from edsmaps import config_checks as checks
+from edsmaps.demo_files import ELEMENTS as DEMO_ELEMENTS
+from edsmaps.demo_files import demo_folder_problem
+from edsmaps.plan import (
+    complete_defaults,
+    default_strategies,
+    default_variants,
+    resolve_scans,
+)
+from edsmaps.plan import strategy_scans as resolve_strategy
 
-validate(config, schema="../schemas/config.schema.yaml")
+SCHEMA = "../schemas/config.schema.yaml"
+
+
+def check_schema():
+    """Every schema violation at once, by key path; scan ids YAML read as numbers get their own hint."""
+    unquoted = checks.unquoted_scan_ids(config)
+    schema = yaml.safe_load((Path(workflow.current_basedir) / SCHEMA).read_text())
+    errors = Draft202012Validator(schema).iter_errors(config)
+    checks.raise_problems(
+        list(unquoted.values()) + checks.schema_problems(errors, skip_paths=unquoted)
+    )
+
+
+check_schema()
+config.setdefault("strategies", default_strategies(len(config["scans"])))
+config.setdefault("variants", default_variants(config["data"].get("haadf") is not None))
+validate(config, schema=SCHEMA)
+complete_defaults(config)
 
 SCANS = config["scans"]
 PREDICT_ONLY = config["predict_only"]
-if set(PREDICT_ONLY) & set(SCANS):
-    raise ValueError(
-        f"config: predict_only scans {sorted(set(PREDICT_ONLY) & set(SCANS))} are also in scans; "
-        "a scan either has EDS (scans) or not (predict_only)"
-    )
 ELEMENTS = config["elements"]
+VARIANTS = list(config["variants"])
+BASELINES = [
+    b
+    for b in config["baselines"]["models"]
+    if b != "haadf_linear" or config["data"]["haadf"] is not None
+]
 
 
 wildcard_constraints:
@@ -35,65 +62,73 @@ def raw_file(template, scan, element=None):
 
 
 def raw_inputs():
-    """Every raw file the configured scans need: EDS only for scans with EDS (not predict_only)."""
+    """Every raw file the configured scans need, as dicts with path and kind (diffraction or
+    map): EDS only for scans with EDS (not predict_only)."""
     data = config["data"]
     files = []
     for scan in SCANS + PREDICT_ONLY:
-        files.append(raw_file(data["diffraction"], scan))
+        files.append(
+            {"path": raw_file(data["diffraction"], scan), "kind": "diffraction"}
+        )
         if scan in SCANS:
-            files += list(
-                dict.fromkeys(raw_file(data["eds"], scan, el) for el in ELEMENTS)
-            )
+            eds = dict.fromkeys(raw_file(data["eds"], scan, el) for el in ELEMENTS)
+            files += [{"path": path, "kind": "map"} for path in eds]
         if data["haadf"] is not None:
-            files.append(raw_file(data["haadf"], scan))
+            files.append({"path": raw_file(data["haadf"], scan), "kind": "map"})
     return files
 
 
-def check_config():
-    """What the schema cannot say: crop inside the scan, strategies naming listed scans,
-    generated data only under resources/, and (for real data) every raw file present."""
-    try:
-        crop_slices(
-            config["scan_shape"],
-            config["cache"]["crop_rows"],
-            config["cache"]["crop_cols"],
+def config_problems():
+    """What the schema cannot say, all at once: names that must match, the crop, figures, the
+    demo's folder, and (real data, main process only) raw files present and MRC headers
+    matching scan_shape."""
+    problems = checks.template_problems(config["data"])
+    if problems:
+        return problems  # the templates are needed for everything below
+    overlap = sorted(set(PREDICT_ONLY) & set(SCANS))
+    if overlap:
+        problems.append(
+            f"predict_only: scans {overlap} are also in scans; a scan either has EDS (scans) or not (predict_only)"
         )
-    except ValueError as exc:
-        raise ValueError(f"config: cache.crop_rows / cache.crop_cols: {exc}") from None
-    for name, strategy in config["strategies"].items():
-        try:
-            _resolve_strategy(strategy, SCANS)
-        except ValueError as exc:
-            raise ValueError(f"config: strategies.{name}: {exc}") from None
-    eds = config["data"]["eds"]
-    if "{element}" not in eds and Path(eds).suffix.lower() != ".emd":
-        raise ValueError(
-            f"config: data.eds '{eds}' has no {{element}}: only a container (Velox .emd) holds every "
-            "element's map in one file; add {element} to the template"
+    clash = sorted(set(BASELINES) & set(VARIANTS))
+    if clash:
+        problems.append(
+            f"variants: {clash} share a name with a baseline (baselines.models); rename them"
         )
-    folder = Path(config["data"]["folder"])
+    problems += checks.crop_problems(config)
+    problems += checks.strategy_problems(config["strategies"], SCANS)
+    problems += checks.figure_problems(
+        config["figures"],
+        config["strategies"],
+        config["variants"],
+        SCANS,
+        config["scan_shape"],
+        config["cache"],
+    )
+    problems += checks.learning_curve_problems(
+        config["learning_curve"], config["strategies"], VARIANTS, BASELINES
+    )
+    folder = config["data"]["folder"]
     if config["demo"]["enabled"]:
-        if (
-            folder.is_absolute()
-            or ".." in folder.parts
-            or folder.parts[:1] != ("resources",)
-        ):
-            raise ValueError(
-                f"config: data.folder '{folder}': with demo.enabled the workflow writes the demo scans there, "
-                "so it must be a folder under resources/ (e.g. resources/demo)"
+        location = checks.demo_location_problems(folder)
+        problems += location
+        if not location and workflow.is_main_process:
+            problems += [p for p in [demo_folder_problem(folder, config["data"])] if p]
+        return problems
+    if workflow.is_main_process:
+        missing, bad = checks.raw_file_problems(raw_inputs(), config["scan_shape"])
+        if missing:
+            listing = "\n    ".join(missing)
+            problems.append(
+                f"{len(missing)} raw file(s) missing under data.folder '{folder}':\n    {listing}\n  "
+                "Check data.folder, the data.diffraction/eds/haadf templates, scans and elements "
+                "(set data.haadf: null when there is no HAADF; list scans without EDS under predict_only)."
             )
-        return
-    missing = [f for f in raw_inputs() if not os.path.exists(f)]
-    if missing:
-        listing = "\n  ".join(missing)
-        raise FileNotFoundError(
-            f"config: {len(missing)} raw file(s) missing under data.folder '{folder}':\n  {listing}\n"
-            "Check data.folder, the data.diffraction/eds/haadf templates, scans and elements "
-            "(set data.haadf: null when there is no HAADF; list scans without EDS under predict_only)."
-        )
+        problems += bad
+    return problems
 
 
-check_config()
+checks.raise_problems(config_problems())
 
 
 def diffraction_file(wildcards):
@@ -112,9 +147,13 @@ def eds_files(wildcards):
 
 
 def haadf_files(wildcards):
-    """The HAADF map as a list: empty when data.haadf is null."""
+    return haadf_files_of(wildcards.scan)
+
+
+def haadf_files_of(scan):
+    """The HAADF map of a scan as a list: empty when data.haadf is null."""
     template = config["data"]["haadf"]
-    return [] if template is None else [raw_file(template, wildcards.scan)]
+    return [] if template is None else [raw_file(template, scan)]
 
 
 def converted_h5(path):
@@ -141,10 +180,6 @@ def with_buffer(settings):
 STRATEGIES = list(config["strategies"])
 STRATEGY_SETTINGS = {name: with_buffer(s) for name, s in config["strategies"].items()}
 LEARNING_CURVE = config["learning_curve"]
-if LEARNING_CURVE["strategy"] not in STRATEGIES:
-    raise ValueError(
-        f"config: learning_curve.strategy names '{LEARNING_CURVE['strategy']}', not one of {STRATEGIES}"
-    )
 
 
 def learning_curve_strategy(fraction):
@@ -163,7 +198,6 @@ LEARNING_CURVE_STRATEGIES = {
 }
 STRATEGY_SETTINGS.update(LEARNING_CURVE_STRATEGIES)
 
-VARIANTS = list(config["variants"])
 SEEDS = config["training"]["seeds"]
 # Replicate k >= 2 of a variant trains as "<variant>-rep<k>" with seed + k - 1.
 CNN_MODELS = {
@@ -171,20 +205,6 @@ CNN_MODELS = {
     for variant in VARIANTS
     for k in range(1, SEEDS + 1)
 }
-BASELINES = [
-    b
-    for b in config["baselines"]["models"]
-    if b != "haadf_linear" or config["data"]["haadf"] is not None
-]
-if set(BASELINES) & set(VARIANTS):
-    raise ValueError(
-        f"config: variants {sorted(set(BASELINES) & set(VARIANTS))} share a name with a baseline; rename them"
-    )
-for _key, _names in (("variant", VARIANTS), ("baseline", BASELINES)):
-    if LEARNING_CURVE[_key] not in _names:
-        raise ValueError(
-            f"config: learning_curve.{_key} names '{LEARNING_CURVE[_key]}', not one of {_names}"
-        )
 
 
 wildcard_constraints:
@@ -198,12 +218,12 @@ def cache_files(scans):
 
 
 def training_scans(strategy):
-    return _resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)[0]
+    return resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)[0]
 
 
 def strategy_scans(strategy):
     """Training and test scans of a strategy, in acquisition order: every one is predicted."""
-    train, test = _resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
+    train, test = resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
     return [s for s in SCANS if s in train or s in test]
 
 
@@ -266,7 +286,10 @@ def figure_scans(names):
 
 
 def test_scans(strategy):
-    return _resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)[1]
+    """Test scans of a strategy; none for a figure strategy the run does not have (None)."""
+    if strategy is None:
+        return []
+    return resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)[1]
 
 
 def model_file(strategy, variant, name):
@@ -306,7 +329,7 @@ def split_kinds():
     """How each scored strategy separates training from test pixels."""
     kinds = {}
     for strategy in STRATEGIES:
-        train, test = _resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
+        train, test = resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
         within = set(train) & set(test)
         kinds[strategy] = (
             STRATEGY_SETTINGS[strategy].get("split", "random")
@@ -355,27 +378,23 @@ FIG_EXTRAPOLATE = FIGURES["extrapolation_strategy"]
 FIG_INTERPOLATE = FIGURES["interpolation_strategy"]
 FIG_VARIANT = FIGURES["variant"]
 FIG_CALIBRATION = FIGURES["calibration"]
-for _key in ("single_strategy", "extrapolation_strategy", "interpolation_strategy"):
-    if FIGURES[_key] not in STRATEGIES:
-        raise ValueError(
-            f"config: figures.{_key} names strategy '{FIGURES[_key]}', not one of {STRATEGIES}"
-        )
-for _variant in (FIGURES["variant"], FIGURES["calibration"]["variant"]):
-    if _variant not in VARIANTS:
-        raise ValueError(
-            f"config: figures names variant '{_variant}', not one of {VARIANTS}"
-        )
 
-
+# Figure -> the figures key naming the strategy it shows (None: always drawn). A figure whose
+# strategy the run does not have is skipped.
+FIGURE_STRATEGY_KEYS = {
+    "fig1_single_training_and_accuracy": "single_strategy",
+    "fig2_extrapolation_metrics": "extrapolation_strategy",
+    "fig3_maps_extrapolation": "extrapolation_strategy",
+    "fig4_crosscorr_extrapolation": "extrapolation_strategy",
+    "fig5_interpolation_metrics": "interpolation_strategy",
+    "fig6_maps_interpolation": "interpolation_strategy",
+    "fig7_crosscorr_interpolation": "interpolation_strategy",
+    "fig8_calibrated_eds_haadf": None,
+    "fig9_eds_blur_comparison": None,
+    "fig10_workflow": None,
+}
 ALL_FIGURES = [
-    "fig1_single_training_and_accuracy",
-    "fig2_extrapolation_metrics",
-    "fig3_maps_extrapolation",
-    "fig4_crosscorr_extrapolation",
-    "fig5_interpolation_metrics",
-    "fig6_maps_interpolation",
-    "fig7_crosscorr_interpolation",
-    "fig8_calibrated_eds_haadf",
-    "fig9_eds_blur_comparison",
-    "fig10_workflow",
+    figure
+    for figure, key in FIGURE_STRATEGY_KEYS.items()
+    if key is None or FIGURES[key] is not None
 ]

@@ -2,20 +2,20 @@ from edsmaps.logs import log_to
 
 log_to(snakemake.log[0])
 
-from edsmaps.demo import DemoSettings, generate_scan, write_scan
+from edsmaps.demo import DemoSettings, generate_demo_scan
 
-settings = DemoSettings(
-    scan_shape=tuple(snakemake.params.scan_shape),
-    pattern_size=snakemake.params.demo["pattern_size"],
-    n_scans=len(snakemake.params.scans),
-    seed=snakemake.params.demo["seed"],
-    electrons_per_pattern=snakemake.params.demo["electrons_per_pattern"],
-    xray_counts_per_pixel=snakemake.params.demo["xray_counts_per_pixel"],
-    descan_px=snakemake.params.demo["descan_px"],
-)
-scan = generate_scan(settings, snakemake.params.scans.index(snakemake.wildcards.scan))
-write_scan(
-    scan,
+demo = snakemake.params.demo
+generate_demo_scan(
+    settings=DemoSettings(
+        scan_shape=tuple(snakemake.params.scan_shape),
+        pattern_size=demo["pattern_size"],
+        n_scans=len(snakemake.params.scans),
+        seed=demo["seed"],
+        electrons_per_pattern=demo["electrons_per_pattern"],
+        xray_counts_per_pixel=demo["xray_counts_per_pixel"],
+        descan_px=demo["descan_px"],
+    ),
+    scan_index=snakemake.params.scans.index(snakemake.wildcards.scan),
     diffraction_path=snakemake.output.diffraction,
     eds_paths=dict(zip(snakemake.params.demo_elements, snakemake.output.eds)),
     haadf_path=snakemake.output.haadf,

@@ -28,6 +28,7 @@ import numpy as np
 
 from .atomic import atomic_output
 from .blur import blur_map
+from .plan import crop_slices
 from .rawio import read_eds_map, read_map
 
 PAPER_DIVISOR = 2.0**16
@@ -46,17 +47,6 @@ class CacheSettings:
     blur_kernel: int = 7
     bilateral_sigma_color: float = 75.0
     bilateral_sigma_space: float = 75.0
-
-
-def crop_slices(scan_shape, crop_rows, crop_cols):
-    """Row and column slices of the crop; raises ValueError when it falls outside the scan."""
-    slices = []
-    for name, extent, crop in (("crop.rows", scan_shape[0], crop_rows), ("crop.cols", scan_shape[1], crop_cols)):
-        start, stop = (0, extent) if crop is None else crop
-        if not 0 <= start < stop <= extent:
-            raise ValueError(f"{name} [{start}, {stop}) must lie inside the scan's 0..{extent} and be non-empty")
-        slices.append(slice(start, stop))
-    return tuple(slices)
 
 
 def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_unit, settings: CacheSettings,

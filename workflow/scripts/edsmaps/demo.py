@@ -23,7 +23,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.special import expit as _sigmoid
 
-ELEMENTS = ("O", "Si", "Ge", "Sb", "Te", "Au")
+from .demo_files import ELEMENTS, write_marker
+
 ATOMIC_NUMBER = {"O": 8, "Si": 14, "Ge": 32, "Sb": 51, "Te": 52, "Au": 79}
 CATIONS = ("Si", "Ge", "Sb", "Au")
 # Nearest-neighbour bond lengths (Angstrom) of each cation to Te and to O.
@@ -278,3 +279,11 @@ def write_scan(scan: DemoScan, diffraction_path, eds_paths: dict, haadf_path, tr
                 crystallinity=scan.crystallinity,
                 origin_offset=scan.origin,
             )
+
+
+def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds_paths: dict, haadf_path, truth_path):
+    """Mark the demo's folder (the one holding ``truth/``) as the demo's, see
+    :mod:`edsmaps.demo_files`, then generate scan number ``scan_index`` and write it
+    (:func:`write_scan`)."""
+    write_marker(Path(truth_path).parent.parent, settings.seed)
+    write_scan(generate_scan(settings, scan_index), diffraction_path, eds_paths, haadf_path, truth_path)

@@ -13,42 +13,10 @@ held out, with a buffer of unused pixels at least the blur radius wide around th
 
 import numpy as np
 
+from .plan import SCAN_ROLES, resolve_scans, strategy_scans  # noqa: F401 - the strategy API
+
 UNUSED, TRAIN, VALIDATION, TEST = 0, 1, 2, 3
 ROLE_NAMES = {UNUSED: "unused", TRAIN: "train", VALIDATION: "validation", TEST: "test"}
-SCAN_ROLES = ("first", "last", "middle", "rest")
-
-
-def resolve_scans(names, scans, training=None):
-    """Expand ids and role names into scan ids, keeping acquisition order."""
-    chosen = []
-    for name in names:
-        if name == "first":
-            picked = scans[:1]
-        elif name == "last":
-            picked = scans[-1:]
-        elif name == "middle":
-            picked = scans[1:-1]
-        elif name == "rest":
-            if training is None:
-                raise ValueError("'rest' can only name test scans")
-            picked = [s for s in scans if s not in training]
-        elif name in scans:
-            picked = [name]
-        else:
-            raise ValueError(f"strategy names scan '{name}', which is neither in scans {scans} nor one of {SCAN_ROLES}")
-        chosen.extend(p for p in picked if p not in chosen)
-    return [s for s in scans if s in chosen]
-
-
-def strategy_scans(strategy, scans):
-    """(training scans, test scans) of a strategy config."""
-    train = resolve_scans(strategy["train"], scans)
-    test = resolve_scans(strategy["test"], scans, training=train)
-    if not train:
-        raise ValueError(f"strategy {strategy} has no training scan for scans {scans}")
-    if not test:
-        raise ValueError(f"strategy {strategy} has no test scan for scans {scans}")
-    return train, test
 
 
 def _random_pick(indices, fraction, seed):

@@ -1,0 +1,191 @@
+"""The parse-time config checks and defaults (standard library only), without Snakemake."""
+
+import ast
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from conftest import REPO
+from edsmaps import config_checks as checks
+from edsmaps.demo_files import MARKER, demo_folder_problem, template_pattern, write_marker
+from edsmaps.plan import complete_defaults, default_strategies, default_variants, resolve_scans, strategy_scans
+from edsmaps.rawio import write_mrc
+
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+PARSE_TIME_MODULES = ["plan", "config_checks", "demo_files"]
+
+
+@pytest.mark.parametrize("module", PARSE_TIME_MODULES)
+def test_parse_time_modules_import_the_standard_library_only(module):
+    tree = ast.parse((REPO / "workflow" / "scripts" / "edsmaps" / f"{module}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [] if node.level else [node.module]
+            if node.level:  # relative: must be another parse-time module
+                assert node.module in PARSE_TIME_MODULES, f"{module} imports .{node.module}"
+        else:
+            continue
+        for name in names:
+            assert name.split(".")[0] in sys.stdlib_module_names, f"{module} imports {name}"
+
+
+def test_key_paths_name_nested_keys_and_list_items():
+    assert checks.key_path(["figures", "calibration", "scan"]) == "figures.calibration.scan"
+    assert checks.key_path(["scans", 1]) == "scans[1]"
+    assert checks.key_path(["strategies", "extrapolate", "train", 0]) == "strategies.extrapolate.train[0]"
+    assert checks.key_path([]) == "(top level)"
+
+
+def test_schema_problems_are_all_listed_by_key_path():
+    config = {"scans": ["0033"], "elements": ["O"], "scan_shape": [4, 4], "bogus": 1,
+              "data": {"folder": "x", "diffraction": "{scan}.mrc", "eds": "{scan}_{element}.mrc"},
+              "training": {"epochs": "ten"}, "cache": {"blur_kernel": 6}}  # fmt: skip
+    problems = checks.schema_problems(Draft202012Validator(SCHEMA).iter_errors(config))
+    assert len(problems) == 3
+    assert problems[0].startswith("(top level): Additional properties are not allowed ('bogus' was unexpected)")
+    assert "check the spelling" in problems[0]
+    assert problems[1].startswith("cache.blur_kernel: ") and problems[2].startswith("training.epochs: 'ten' is not")
+
+
+def test_unquoted_scan_ids_get_a_hint_instead_of_a_type_error():
+    config = {"scans": [27, "0034"], "predict_only": [39], "elements": ["O"], "scan_shape": [4, 4],
+              "data": {"folder": "x", "diffraction": "{scan}.mrc", "eds": "{scan}_{element}.mrc"}}  # fmt: skip
+    unquoted = checks.unquoted_scan_ids(config)
+    assert list(unquoted) == ["scans[0]", "predict_only[0]"]
+    assert 'quote scan ids ("0033"); YAML reads an unquoted 0033 as the number 27' in unquoted["scans[0]"]
+    # The schema's own "27 is not of type 'string'" is not repeated for those keys.
+    assert checks.schema_problems(Draft202012Validator(SCHEMA).iter_errors(config), skip_paths=unquoted) == []
+
+
+def test_unknown_template_fields_name_the_key():
+    problems = checks.template_problems({"diffraction": "{sample}/{scan}_4d.mrc", "eds": "{scan}-{element}.mrc",
+                                         "haadf": "{scan}-{detector}.mrc"})  # fmt: skip
+    assert problems == [
+        "data.diffraction '{sample}/{scan}_4d.mrc': unknown field(s) {sample}; a template may use only {scan}: "
+        "write the rest of the name literally",
+        "data.haadf '{scan}-{detector}.mrc': unknown field(s) {detector}; a template may use only {scan}: write the "
+        "rest of the name literally",
+    ]
+    assert "has no {element}" in checks.template_problems({"diffraction": "{scan}.mrc", "eds": "{scan}.mrc"})[0]
+    assert checks.template_problems({"diffraction": "{scan}.mrc", "eds": "{scan} EDS.emd", "haadf": None}) == []
+
+
+def test_mrc_header_is_read_without_mrcfile(tmp_path):
+    write_mrc(tmp_path / "stack.mrc", np.zeros((12, 16, 8), dtype=np.uint16))
+    write_mrc(tmp_path / "map.mrc", np.zeros((3, 4), dtype=np.float32))
+    assert checks.mrc_shape(tmp_path / "stack.mrc") == (12, 16, 8)
+    assert checks.mrc_shape(tmp_path / "map.mrc") == (1, 3, 4)
+    (tmp_path / "text.mrc").write_text("not an MRC file" * 30)
+    with pytest.raises(ValueError, match="not an MRC file"):
+        checks.mrc_shape(tmp_path / "text.mrc")
+
+
+def test_raw_files_are_checked_against_scan_shape_all_at_once(tmp_path):
+    write_mrc(tmp_path / "a.mrc", np.zeros((11, 8, 8), dtype=np.uint16))  # one pattern short of 3 x 4
+    write_mrc(tmp_path / "a_O.mrc", np.zeros((4, 3), dtype=np.float32))  # transposed map
+    write_mrc(tmp_path / "b.mrc", np.zeros((12, 8, 8), dtype=np.uint16))
+    files = [{"path": str(tmp_path / n), "kind": k} for n, k in
+             (("a.mrc", "diffraction"), ("a_O.mrc", "map"), ("b.mrc", "diffraction"), ("b_O.mrc", "map"))]
+    missing, problems = checks.raw_file_problems(files, (3, 4))
+    assert missing == [str(tmp_path / "b_O.mrc")]
+    assert problems == [
+        f"{tmp_path / 'a.mrc'}: holds 11 patterns but scan_shape 3x4 needs 12. Set scan_shape to the scan's "
+        "[rows, cols] or check the export.",
+        f"{tmp_path / 'a_O.mrc'}: map of shape (4, 3), expected scan_shape (3, 4). Maps and diffraction must come "
+        "from the same scan.",
+    ]
+
+
+DEMO_DATA = {"diffraction": "{scan} - 2 185 kx SI 4DSTEM.mrc", "eds": "{scan} - 2 185 kx SI-{element}-at.mrc",
+             "haadf": "{scan} - 2 185 kx SI-HAADF.mrc"}  # fmt: skip
+
+
+def test_the_demo_generates_only_into_an_empty_or_its_own_folder(tmp_path):
+    folder = tmp_path / "demo"
+    assert demo_folder_problem(folder, DEMO_DATA) is None  # missing
+    folder.mkdir()
+    assert demo_folder_problem(folder, DEMO_DATA) is None  # empty
+    (folder / "0033 - 2 185 kx SI-O-at.mrc").write_bytes(b"a user's map")
+    problem = demo_folder_problem(folder, DEMO_DATA)
+    assert f"data.folder '{folder}' holds files without the demo's marker" in problem
+    assert "set demo.enabled: false" in problem
+    write_marker(folder, seed=7)
+    assert demo_folder_problem(folder, DEMO_DATA) is None  # the demo's own files
+    (folder / "truth").mkdir()
+    (folder / "truth" / "0033.npz").write_bytes(b"")
+    (folder / ".0034 - 2 185 kx SI-O-at.partial-123.mrc").write_bytes(b"")  # a job writing right now
+    assert demo_folder_problem(folder, DEMO_DATA) is None
+    (folder / "scanA_Au.mrc").write_bytes(b"")
+    problem = demo_folder_problem(folder, DEMO_DATA)
+    assert "holds files the demo did not write (scanA_Au.mrc)" in problem and "demo.enabled: false" in problem
+    assert '"seed": 7' in (folder / MARKER).read_text()
+
+
+def test_template_pattern_matches_any_scan_and_demo_element():
+    pattern = template_pattern("{scan}/eds-{element}.mrc")
+    assert pattern.fullmatch("0033/eds-Au.mrc") and pattern.fullmatch("scan_b.2/eds-O.mrc")
+    assert not pattern.fullmatch("0033/eds-Fe.mrc") and not pattern.fullmatch("0033/x/eds-O.mrc")
+
+
+def test_default_strategies_follow_the_number_of_scans():
+    assert list(default_strategies(1)) == ["single", "single_blocked"]
+    assert list(default_strategies(2)) == ["single", "single_blocked", "extrapolate"]
+    strategies = default_strategies(4)
+    assert list(strategies) == ["single", "single_blocked", "extrapolate", "interpolate"]
+    assert strategy_scans(strategies["interpolate"], ["a", "b", "c", "d"]) == (["a", "d"], ["b", "c"])
+    assert list(default_variants(False)) == ["paper"] and list(default_variants(True)) == ["paper", "paper_haadf"]
+
+
+def minimal_config(n_scans, haadf):
+    """A user's minimal config with the schema's and the role defaults filled as the workflow does."""
+    from snakemake.utils import validate
+
+    config = {"scans": [f"s{i}" for i in range(n_scans)], "elements": ["O", "Te"], "scan_shape": [20, 10],
+              "data": {"folder": "x", "diffraction": "{scan}.mrc", "eds": "{scan}_{element}.mrc", "haadf": haadf}}
+    config["strategies"] = default_strategies(n_scans)
+    config["variants"] = default_variants(haadf is not None)
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return complete_defaults(config)
+
+
+def test_figure_and_learning_curve_defaults_follow_what_the_run_has():
+    config = minimal_config(2, haadf=None)
+    figures = config["figures"]
+    assert (figures["single_strategy"], figures["extrapolation_strategy"], figures["interpolation_strategy"]) == (
+        "single", "extrapolate", None)  # fmt: skip
+    assert figures["variant"] == "paper" and figures["calibration"]["variant"] == "paper"
+    assert figures["calibration"]["strategy"] == "extrapolate" and figures["calibration"]["scan"] == "s1"
+    assert config["learning_curve"]["strategy"] == "single_blocked"
+    assert config["learning_curve"]["baseline"] == "pca_ridge"
+    assert config["training"]["epochs"] == 100 and config["model"]["batch_norm_momentum"] == 0.99  # the paper's
+    problems = checks.figure_problems(figures, config["strategies"], config["variants"], config["scans"],
+                                      config["scan_shape"], config["cache"])  # fmt: skip
+    assert problems == []
+    config = minimal_config(5, haadf="{scan}_haadf.mrc")
+    assert config["figures"]["interpolation_strategy"] == "interpolate"
+    assert config["figures"]["calibration"] == {"strategy": "interpolate", "variant": "paper_haadf", "scan": "s1",
+                                                "region": [0, 4, 0, 4]}  # fmt: skip
+
+
+def test_figure_settings_naming_what_the_run_lacks_are_reported_together():
+    config = minimal_config(2, haadf=None)
+    figures = config["figures"]
+    figures["calibration"].update(scan="s9", region=[0, 40, 0, 4])
+    figures["extrapolation_map_scans"] = ["s7"]
+    figures["interpolation_strategy"] = "interpolate"
+    problems = checks.figure_problems(figures, config["strategies"], config["variants"], config["scans"],
+                                      config["scan_shape"], {"crop_rows": [0, 10], "crop_cols": None})  # fmt: skip
+    assert [p.split(":")[0] for p in problems] == [
+        "figures.interpolation_strategy", "figures.extrapolation_map_scans", "figures.interpolation_map_scans",
+        "figures.calibration.scan", "figures.calibration.region [0, 40, 0, 4]"]  # fmt: skip
+    assert problems[-1].endswith("must lie inside the cropped scan of 10 x 10 pixels")
+
+
+def test_roles_resolve_for_any_scan_list():
+    assert resolve_scans(["first", "last"], ["a"]) == ["a"]
+    assert resolve_scans(["middle"], ["a", "b"]) == []

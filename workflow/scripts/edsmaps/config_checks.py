@@ -1,0 +1,217 @@
+"""Config checks that run while Snakemake parses the workflow, before any job: every problem is
+collected and reported at once, each naming the full key path (``figures.calibration.scan``) or
+file and the fix. Standard library only (MRC headers are read with ``struct``).
+"""
+
+import os
+import string
+import struct
+from pathlib import Path
+
+from .plan import crop_slices, cropped_shape, resolve_scans, strategy_scans
+
+TEMPLATE_FIELDS = {"diffraction": {"scan"}, "eds": {"scan", "element"}, "haadf": {"scan"}}
+SCAN_ID_KEYS = ("scans", "predict_only")
+
+
+class ConfigError(ValueError):
+    """One or more problems of the config, listed one per line."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("config has {} problem(s):\n  - {}".format(len(self.problems), "\n  - ".join(self.problems)))
+
+
+def raise_problems(problems):
+    """Raise a ConfigError listing ``problems`` (strings) when there are any."""
+    if problems:
+        raise ConfigError(problems)
+
+
+def key_path(parts):
+    """``figures.calibration.scan`` / ``scans[1]`` from a sequence of keys and list indices."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def unquoted_scan_ids(config):
+    """{key path: message} of scan ids YAML read as numbers (``0033`` unquoted is the number 27)."""
+    problems = {}
+    for key in SCAN_ID_KEYS:
+        values = config.get(key)
+        for i, value in enumerate(values if isinstance(values, list) else []):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                problems[f"{key}[{i}]"] = (f"{key}[{i}]: {value!r} is a number: quote scan ids (\"0033\"); YAML "
+                                           "reads an unquoted 0033 as the number 27")
+    return problems
+
+
+def schema_problems(errors, skip_paths=()):
+    """Messages of JSON-schema validation errors (objects with ``absolute_path`` and
+    ``message``, as jsonschema yields them), skipping errors under ``skip_paths``."""
+    problems = []
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+        path = key_path(error.absolute_path)
+        if any(path == s or path.startswith(s + "[") or path.startswith(s + ".") for s in skip_paths):
+            continue
+        hint = "check the spelling" if getattr(error, "validator", None) == "additionalProperties" else "see"
+        problems.append(f"{path}: {error.message} ({hint} in config/README.md)")
+    return problems
+
+
+def template_problems(data):
+    """Unknown ``{fields}`` in the file templates (data.diffraction, data.eds, data.haadf)."""
+    problems = []
+    for key, allowed in TEMPLATE_FIELDS.items():
+        template = data.get(key)
+        if not isinstance(template, str):
+            continue
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+        except ValueError as exc:
+            problems.append(f"data.{key} '{template}': not a valid template ({exc}); write fields as {{scan}}")
+            continue
+        unknown = sorted(fields - allowed)
+        if unknown:
+            problems.append(f"data.{key} '{template}': unknown field(s) {{{'}, {'.join(unknown)}}}; a template may "
+                            f"use only {{{'}, {'.join(sorted(allowed))}}}: write the rest of the name literally")
+    eds = data.get("eds")
+    if isinstance(eds, str) and "{element}" not in eds and Path(eds).suffix.lower() != ".emd":
+        problems.append(f"data.eds '{eds}' has no {{element}}: only a container (Velox .emd) holds every element's "
+                        "map in one file; add {element} to the template")
+    return problems
+
+
+def strategy_problems(strategies, scans):
+    """Strategies naming scans that are not listed (``strategies.<name>``)."""
+    problems = []
+    for name, strategy in strategies.items():
+        try:
+            strategy_scans(strategy, scans)
+        except ValueError as exc:
+            problems.append(f"strategies.{name}: {exc}")
+    return problems
+
+
+def crop_problems(config):
+    try:
+        crop_slices(config["scan_shape"], config["cache"]["crop_rows"], config["cache"]["crop_cols"])
+    except ValueError as exc:
+        return [f"cache.{exc}; scan_shape is {config['scan_shape']}"]
+    return []
+
+
+def figure_problems(figures, strategies, variants, scans, scan_shape, cache):
+    """Figure settings that name strategies, variants or scans the run does not have, and a
+    calibration region outside the cropped scan: checked before any job runs."""
+    problems = []
+    for key in ("single_strategy", "extrapolation_strategy", "interpolation_strategy"):
+        if figures.get(key) is not None and figures[key] not in strategies:
+            problems.append(f"figures.{key}: strategy '{figures[key]}' is not one of {list(strategies)}")
+    calibration = figures["calibration"]
+    if calibration["strategy"] not in strategies:
+        problems.append(f"figures.calibration.strategy: strategy '{calibration['strategy']}' is not one of "
+                        f"{list(strategies)}")
+    for key, variant in (("figures.variant", figures["variant"]), ("figures.calibration.variant",
+                                                                   calibration["variant"])):
+        if variant not in variants:
+            problems.append(f"{key}: variant '{variant}' is not one of {list(variants)}")
+    for key, strategy_key in (("extrapolation_map_scans", "extrapolation_strategy"),
+                              ("interpolation_map_scans", "interpolation_strategy")):
+        if figures.get(strategy_key) is None:
+            continue  # that figure is not drawn
+        try:
+            if not resolve_scans(figures[key], scans):
+                problems.append(f"figures.{key}: {figures[key]} names no scan of {scans}")
+        except ValueError as exc:
+            problems.append(f"figures.{key}: {exc}")
+    for key, names in (("figures.calibration.scan", [calibration.get("scan")]), ("figures.blur_scan",
+                                                                                  [figures["blur_scan"]])):
+        if names == [None]:
+            continue
+        try:
+            if not resolve_scans(names, scans):
+                problems.append(f"{key}: '{names[0]}' names no scan of {scans}")
+        except ValueError as exc:
+            problems.append(f"{key}: {exc}")
+    try:
+        rows, cols = cropped_shape(scan_shape, cache["crop_rows"], cache["crop_cols"])
+    except ValueError:
+        return problems  # reported by crop_problems
+    r0, r1, c0, c1 = calibration["region"]
+    if not (0 <= r0 < r1 <= rows and 0 <= c0 < c1 <= cols):
+        problems.append(f"figures.calibration.region {calibration['region']}: [row0, row1, col0, col1) must lie "
+                        f"inside the cropped scan of {rows} x {cols} pixels")
+    return problems
+
+
+def learning_curve_problems(curve, strategies, variants, baselines):
+    """Learning-curve settings naming a strategy, variant or baseline the run does not have."""
+    problems = []
+    for key, names in (("strategy", strategies), ("variant", variants), ("baseline", baselines)):
+        if curve.get(key) not in names:
+            problems.append(f"learning_curve.{key}: '{curve.get(key)}' is not one of {list(names)}")
+    return problems
+
+
+def demo_location_problems(folder):
+    """The demo writes into data.folder: only a folder under resources/ may be its target."""
+    folder = Path(folder)
+    if folder.is_absolute() or ".." in folder.parts or folder.parts[:1] != ("resources",):
+        return [f"data.folder '{folder}': with demo.enabled the workflow generates demo scans there, so it must be "
+                "a folder under resources/ (e.g. resources/demo). If it holds your own data, set demo.enabled: false."]
+    return []
+
+
+MRC_MODE_BYTES = {0: 1, 1: 2, 2: 4, 3: 4, 4: 8, 6: 2, 12: 2, 101: 1}
+
+
+def mrc_shape(path):
+    """(nz, ny, nx) from an MRC header (the array shape mrcfile gives), read with ``struct``.
+
+    Raises:
+        ValueError: not an MRC file.
+    """
+    with open(path, "rb") as fh:
+        header = fh.read(224)
+    if len(header) < 224 or header[208:211] != b"MAP":
+        raise ValueError("not an MRC file (no 'MAP' at byte 208)")
+    order = ">" if header[212] == 0x11 else "<"  # machine stamp: 0x11 big-endian, 0x44 little
+    nx, ny, nz, mode = struct.unpack(order + "4i", header[:16])
+    if min(nx, ny, nz) < 1 or mode not in MRC_MODE_BYTES:
+        raise ValueError(f"not a readable MRC header (nx={nx}, ny={ny}, nz={nz}, mode={mode})")
+    return nz, ny, nx
+
+
+def raw_file_problems(files, scan_shape):
+    """Missing raw files, and MRC headers that disagree with ``scan_shape`` (rows, cols).
+
+    Args:
+        files: dicts with ``path`` and ``kind`` (``diffraction`` or ``map``).
+    Returns:
+        (missing paths, problems with present files).
+    """
+    rows, cols = scan_shape
+    missing, problems = [], []
+    for item in files:
+        path = item["path"]
+        if not os.path.exists(path):
+            missing.append(path)
+            continue
+        if Path(path).suffix.lower() != ".mrc":
+            continue
+        try:
+            nz, ny, nx = mrc_shape(path)
+        except (ValueError, OSError) as exc:
+            problems.append(f"{path}: {exc}. Re-export it or check that the copy is complete.")
+            continue
+        if item["kind"] == "diffraction" and nz != rows * cols:
+            problems.append(f"{path}: holds {nz} patterns but scan_shape {rows}x{cols} needs {rows * cols}. "
+                            "Set scan_shape to the scan's [rows, cols] or check the export.")
+        if item["kind"] == "map" and (nz, ny, nx) != (1, rows, cols):
+            shape = (ny, nx) if nz == 1 else (nz, ny, nx)
+            problems.append(f"{path}: map of shape {shape}, expected scan_shape ({rows}, {cols}). Maps and "
+                            "diffraction must come from the same scan.")
+    return missing, problems

@@ -1,0 +1,158 @@
+"""What the workflow plans with while Snakemake parses it: scan roles, a strategy's scans, the
+crop, and the defaults that depend on the scan list (strategies, variants, figures).
+
+Standard library only: a Snakemake installed on its own (``--use-conda``) parses and plans the
+workflow without the scientific stack.
+
+Scans are named by id or by role: ``first``, ``last``, ``middle`` (all but first and last),
+``rest`` (all but the training scans; test scans only).
+"""
+
+SCAN_ROLES = ("first", "last", "middle", "rest")
+
+
+def resolve_scans(names, scans, training=None):
+    """Expand ids and role names into scan ids, keeping acquisition order.
+
+    Args:
+        names: scan ids or roles (``first``, ``last``, ``middle``, ``rest``).
+        scans: every scan id with EDS, in acquisition order.
+        training: the training scans, needed to resolve ``rest``.
+    Returns:
+        list of scan ids, a subset of ``scans`` in their order.
+    Raises:
+        ValueError: a name is neither a scan nor a role, or ``rest`` without ``training``.
+    """
+    chosen = []
+    for name in names:
+        if name == "first":
+            picked = scans[:1]
+        elif name == "last":
+            picked = scans[-1:]
+        elif name == "middle":
+            picked = scans[1:-1]
+        elif name == "rest":
+            if training is None:
+                raise ValueError("'rest' can only name test scans")
+            picked = [s for s in scans if s not in training]
+        elif name in scans:
+            picked = [name]
+        else:
+            raise ValueError(f"strategy names scan '{name}', which is neither in scans {scans} nor one of {SCAN_ROLES}")
+        chosen.extend(p for p in picked if p not in chosen)
+    return [s for s in scans if s in chosen]
+
+
+def strategy_scans(strategy, scans):
+    """(training scans, test scans) of a strategy config (``train``/``test`` lists of ids or roles)."""
+    train = resolve_scans(strategy["train"], scans)
+    test = resolve_scans(strategy["test"], scans, training=train)
+    if not train:
+        raise ValueError(f"strategy {strategy} has no training scan for scans {scans}")
+    if not test:
+        raise ValueError(f"strategy {strategy} has no test scan for scans {scans}")
+    return train, test
+
+
+def crop_slices(scan_shape, crop_rows, crop_cols):
+    """Row and column slices of the crop ([start, stop) or None for all) of a (rows, cols) scan.
+
+    Raises:
+        ValueError: the crop falls outside the scan or is empty.
+    """
+    slices = []
+    for name, extent, crop in (("crop_rows", scan_shape[0], crop_rows), ("crop_cols", scan_shape[1], crop_cols)):
+        start, stop = (0, extent) if crop is None else crop
+        if not 0 <= start < stop <= extent:
+            raise ValueError(f"{name} [{start}, {stop}) must lie inside the scan's 0..{extent} and be non-empty")
+        slices.append(slice(start, stop))
+    return tuple(slices)
+
+
+def cropped_shape(scan_shape, crop_rows, crop_cols):
+    """(rows, cols) of the scan after cropping."""
+    rows, cols = crop_slices(scan_shape, crop_rows, crop_cols)
+    return rows.stop - rows.start, cols.stop - cols.start
+
+
+def default_strategies(n_scans):
+    """The strategies a config without ``strategies:`` trains, by scan role.
+
+    ``single`` (the paper's random split of the first scan) and ``single_blocked`` (whole blocks
+    held out) always; ``extrapolate`` (first scan -> the rest) from 2 scans; ``interpolate``
+    (first + last -> the middle ones) from 3 scans.
+    """
+    strategies = {
+        "single": {"train": ["first"], "test": ["first"]},
+        "single_blocked": {"train": ["first"], "test": ["first"], "split": "blocked"},
+    }
+    if n_scans >= 2:
+        strategies["extrapolate"] = {"train": ["first"], "test": ["rest"]}
+    if n_scans >= 3:
+        strategies["interpolate"] = {"train": ["first", "last"], "test": ["middle"]}
+    return strategies
+
+
+def default_variants(has_haadf):
+    """The paper's CNN, and its HAADF-auxiliary model when there are HAADF maps."""
+    variants = {"paper": {"haadf_head": False, "output_activation": "softmax"}}
+    if has_haadf:
+        variants["paper_haadf"] = {"haadf_head": True, "output_activation": "relu"}
+    return variants
+
+
+# Figure key -> the strategy it shows when the config leaves it unset (null).
+FIGURE_STRATEGIES = {
+    "single_strategy": "single",
+    "extrapolation_strategy": "extrapolate",
+    "interpolation_strategy": "interpolate",
+}
+# The strategy the calibration figure and the learning curve take when left unset, in order of preference.
+CALIBRATION_STRATEGIES = ("interpolate", "extrapolate", "single_blocked", "single")
+LEARNING_CURVE_STRATEGIES = ("single_blocked", "single")
+
+
+def _first_present(preferred, names):
+    return next((n for n in preferred if n in names), next(iter(names)))
+
+
+def complete_defaults(config):
+    """Fill the settings the config leaves null with choices that depend on what it has.
+
+    A figure strategy left null shows the strategy of its default name, or nothing (its figures
+    are skipped) when the run has none. The calibration figure shows the HAADF variant (else
+    the figures' variant) on the first test scan of the first of interpolate / extrapolate /
+    single_blocked / single present; the learning curve subsamples single_blocked (else single,
+    else the first strategy) and compares ``paper`` (else the first variant) with ``pca_ridge``
+    (else the first baseline). Invalid names are left for :mod:`edsmaps.config_checks`.
+
+    Args:
+        config: the validated config (schema defaults applied); changed in place.
+    Returns:
+        ``config``.
+    """
+    strategies, variants = config["strategies"], config["variants"]
+    figures, calibration = config["figures"], config["figures"]["calibration"]
+    for key, name in FIGURE_STRATEGIES.items():
+        if figures.get(key) is None and name in strategies:
+            figures[key] = name
+    if figures.get("variant") is None:
+        figures["variant"] = _first_present(["paper"], variants)
+    if calibration.get("strategy") is None:
+        calibration["strategy"] = _first_present(CALIBRATION_STRATEGIES, strategies)
+    if calibration.get("variant") is None:
+        calibration["variant"] = "paper_haadf" if "paper_haadf" in variants else figures["variant"]
+    if calibration.get("scan") is None and calibration["strategy"] in strategies:
+        try:
+            calibration["scan"] = strategy_scans(strategies[calibration["strategy"]], config["scans"])[1][0]
+        except ValueError:
+            pass  # the strategy names unknown scans: reported by the strategy check
+    curve = config["learning_curve"]
+    if curve.get("strategy") is None:
+        curve["strategy"] = _first_present(LEARNING_CURVE_STRATEGIES, strategies)
+    if curve.get("variant") is None:
+        curve["variant"] = _first_present(["paper"], variants)
+    baselines = config["baselines"]["models"]
+    if curve.get("baseline") is None and baselines:
+        curve["baseline"] = _first_present(["pca_ridge"], baselines)
+    return config
