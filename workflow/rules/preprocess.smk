@@ -1,5 +1,42 @@
+rule check_inputs:
+    input:
+        maps=list(
+            dict.fromkeys(
+                f
+                for scan in SCANS + PREDICT_ONLY
+                for f in eds_files_of(scan) + haadf_files_of(scan)
+            )
+        ),
+    output:
+        report="results/qc/inputs.json",
+    log:
+        "logs/check_inputs.log",
+    localrule: True
+    conda:
+        "../../envs/preprocess.yaml"
+    params:
+        eds={scan: eds_files_of(scan) for scan in SCANS},
+        haadf={
+            scan: haadf_files_of(scan)[0]
+            for scan in SCANS + PREDICT_ONLY
+            if haadf_files_of(scan)
+        },
+        elements=ELEMENTS,
+        scan_shape=config["scan_shape"],
+        eds_unit=config["data"]["eds_unit"],
+        haadf_title=config["data"]["haadf_title"],
+        pixel=[
+            config["calibration"]["r_pixel_size"],
+            config["calibration"]["r_pixel_units"],
+        ],
+    script:
+        "../scripts/check_inputs.py"
+
+
 rule convert_scan:
     input:
+        # Maps are checked first: a wrong unit or shape stops the run before any heavy job.
+        checked="results/qc/inputs.json",
         diffraction=diffraction_file,
         haadf=haadf_files,
     output:
