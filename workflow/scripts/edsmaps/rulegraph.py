@@ -40,29 +40,51 @@ def layers(labels, edges):
     return depth
 
 
-def draw_with_matplotlib(graph, png, pdf):
+MAX_FIGURE_INCHES = 24  # 3600 px at 150 dpi: a readable page, never a multi-gigapixel canvas
+
+
+def layout(labels, edges):
+    """Position (x, y) of every node: one row per layer, rows centred; in a crowded row every
+    other label is raised a little so neighbouring names do not overlap."""
+    depth = layers(labels, edges)
+    rows = {}
+    for node in sorted(labels, key=int):
+        rows.setdefault(depth[node], []).append(node)
+    position = {}
+    for d, row in rows.items():
+        for i, node in enumerate(row):
+            stagger = 0.22 * (i % 2) if len(row) > 6 else 0.0
+            position[node] = (i - (len(row) - 1) / 2, -d + stagger)
+    return position
+
+
+def draw_with_matplotlib(graph, png, pdf, dpi=150):
+    """Draw a rule graph in layers. Text and arrows do not autoscale matplotlib's axes, so the
+    limits are set from the node positions and the figure size is capped: a tight bounding box
+    around unscaled axes would otherwise grow the canvas without bound."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     labels, edges = parse_dot(graph)
-    depth = layers(labels, edges)
-    rows = {}
-    for node in sorted(labels, key=int):
-        rows.setdefault(depth[node], []).append(node)
-    position = {n: (i - (len(r) - 1) / 2, -d) for d, r in rows.items() for i, n in enumerate(r)}
-    fig, ax = plt.subplots(figsize=(max(8, 2.4 * max(map(len, rows.values()))), 1.1 * len(rows) + 1))
+    position = layout(labels, edges)
+    xs, ys = [p[0] for p in position.values()], [p[1] for p in position.values()]
+    width = min(MAX_FIGURE_INCHES, max(8.0, 1.9 * (max(xs) - min(xs) + 1)))
+    height = min(MAX_FIGURE_INCHES, 1.1 * (max(ys) - min(ys) + 1) + 1)
+    fig, ax = plt.subplots(figsize=(width, height))
     for a, b in edges:
         ax.annotate("", xy=position[b], xytext=position[a], arrowprops=dict(arrowstyle="->", color="grey"))
     for node, (x, y) in position.items():
         ax.text(x, y, labels[node], ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", facecolor="white", edgecolor="tab:blue"))
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
     ax.set_axis_off()
-    ax.margins(0.1)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99)
     for path in (png, pdf):
         with atomic_output(path) as tmp:
-            fig.savefig(tmp, dpi=150, bbox_inches="tight")
+            fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
 
 
