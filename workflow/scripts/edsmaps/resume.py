@@ -93,5 +93,10 @@ def checkpoint_callback(keras, folder, early_stopping, state=None):
 
 
 def clean(folder):
-    """Remove a finished job's checkpoint folder."""
+    """Remove a finished job's checkpoint folder, and its parents as far as they are left empty
+    (``results/checkpoints/{strategy}/`` once every model of the strategy is done)."""
     shutil.rmtree(folder, ignore_errors=True)
+    try:
+        os.removedirs(Path(folder).parent)
+    except OSError:
+        pass  # a parent still holds another job's checkpoints
