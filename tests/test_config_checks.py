@@ -172,6 +172,23 @@ def test_figure_and_learning_curve_defaults_follow_what_the_run_has():
                                                 "region": [0, 4, 0, 4]}  # fmt: skip
 
 
+def test_defaults_fit_a_small_scan_and_a_run_without_baselines():
+    from snakemake.utils import validate
+
+    config = {"scans": ["a", "b"], "elements": ["O"], "scan_shape": [3, 2], "baselines": {"models": ["haadf_linear"]},
+              "data": {"folder": "x", "diffraction": "{scan}.mrc", "eds": "{scan}_{element}.mrc"}}  # fmt: skip
+    config["strategies"], config["variants"] = default_strategies(2), default_variants(False)
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    complete_defaults(config)
+    assert config["figures"]["calibration"]["region"] == [0, 3, 0, 2]  # the top-left 4 x 4, cut to the scan
+    assert config["learning_curve"]["baseline"] is None  # haadf_linear is not fitted without HAADF
+
+
+def test_unquoted_scan_ids_are_found_in_strategies_and_figures_too():
+    config = {"strategies": {"mine": {"train": [33], "test": ["rest"]}}, "figures": {"interpolation_map_scans": [34]}}
+    assert list(checks.unquoted_scan_ids(config)) == ["strategies.mine.train[0]", "figures.interpolation_map_scans[0]"]
+
+
 def test_figure_settings_naming_what_the_run_lacks_are_reported_together():
     config = minimal_config(2, haadf=None)
     figures = config["figures"]

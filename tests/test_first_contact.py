@@ -68,6 +68,11 @@ def test_a_minimal_own_config_stands_alone_through_conversion_and_caching(export
     assert jobs["train_model"] == "3"  # single, single_blocked, extrapolate x paper (no HAADF: no paper_haadf)
     assert "interpolate" not in plan and "paper_haadf" not in plan and "0039" not in plan
     assert "fig2_extrapolation_metrics" in jobs and "fig5_interpolation_metrics" not in jobs
+    # Two scans have no interpolation: its figures have no rule, not a rule with missing inputs.
+    proc = run_snakemake(tmp_path, "--dry-run", "results/figures/fig5_interpolation_metrics.png", config=config,
+                         check=False)  # fmt: skip
+    assert proc.returncode != 0 and "No rule to produce results/figures/fig5_interpolation_metrics.png" in (
+        proc.stdout + proc.stderr)  # fmt: skip
 
 
 @pytest.fixture

@@ -12,12 +12,14 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))
 from edsmaps import config_checks as checks
 from edsmaps.demo_files import ELEMENTS as DEMO_ELEMENTS
+from edsmaps.demo_files import HAADF_TEMPLATE as DEMO_HAADF_TEMPLATE
 from edsmaps.demo_files import demo_folder_problem
 from edsmaps.plan import (
     complete_defaults,
     default_strategies,
     default_variants,
     resolve_scans,
+    run_baselines,
 )
 from edsmaps.plan import strategy_scans as resolve_strategy
 
@@ -34,7 +36,7 @@ def check_schema():
     )
 
 
-check_schema()
+check_schema()  # all problems at once; validate() below stops at the first but fills the defaults
 config.setdefault("strategies", default_strategies(len(config["scans"])))
 config.setdefault("variants", default_variants(config["data"].get("haadf") is not None))
 validate(config, schema=SCHEMA)
@@ -44,11 +46,7 @@ SCANS = config["scans"]
 PREDICT_ONLY = config["predict_only"]
 ELEMENTS = config["elements"]
 VARIANTS = list(config["variants"])
-BASELINES = [
-    b
-    for b in config["baselines"]["models"]
-    if b != "haadf_linear" or config["data"]["haadf"] is not None
-]
+BASELINES = run_baselines(config)
 
 
 wildcard_constraints:
@@ -105,9 +103,10 @@ def config_problems():
         config["scan_shape"],
         config["cache"],
     )
-    problems += checks.learning_curve_problems(
-        config["learning_curve"], config["strategies"], VARIANTS, BASELINES
-    )
+    if BASELINES:  # without any baseline there is no learning curve to plan
+        problems += checks.learning_curve_problems(
+            config["learning_curve"], config["strategies"], VARIANTS, BASELINES
+        )
     folder = config["data"]["folder"]
     if config["demo"]["enabled"]:
         location = checks.demo_location_problems(folder)
@@ -116,7 +115,8 @@ def config_problems():
             problems += [p for p in [demo_folder_problem(folder, config["data"])] if p]
         return problems
     if workflow.is_main_process:
-        missing, bad = checks.raw_file_problems(raw_inputs(), config["scan_shape"])
+        files = list({f["path"]: f for f in raw_inputs()}.values())  # a container once
+        missing, bad = checks.raw_file_problems(files, config["scan_shape"])
         if missing:
             listing = "\n    ".join(missing)
             problems.append(
@@ -286,9 +286,6 @@ def figure_scans(names):
 
 
 def test_scans(strategy):
-    """Test scans of a strategy; none for a figure strategy the run does not have (None)."""
-    if strategy is None:
-        return []
     return resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)[1]
 
 
@@ -348,6 +345,8 @@ def learning_curve_predictions():
             ("cnn", LEARNING_CURVE["variant"]),
             ("baseline", LEARNING_CURVE["baseline"]),
         ):
+            if model is None:  # no baseline in the run
+                continue
             for scan in test_scans(strategy):
                 items.append(
                     {

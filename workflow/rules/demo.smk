@@ -4,7 +4,7 @@ if config["demo"]["enabled"]:
         output:
             diffraction=raw_file(config["data"]["diffraction"], "{scan}"),
             eds=[raw_file(config["data"]["eds"], "{scan}", el) for el in DEMO_ELEMENTS],
-            haadf=raw_file(config["data"]["haadf"] or "{scan}-HAADF.mrc", "{scan}"),
+            haadf=raw_file(config["data"]["haadf"] or DEMO_HAADF_TEMPLATE, "{scan}"),
             truth=os.path.join(config["data"]["folder"], "truth", "{scan}.npz"),
         log:
             "logs/generate_demo_scan/{scan}.log",

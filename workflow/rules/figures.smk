@@ -1,173 +1,179 @@
-rule fig1_single_training_and_accuracy:
-    input:
-        history=model_file(FIG_SINGLE, FIG_VARIANT, "history.csv"),
-        prediction=prediction_files(FIG_SINGLE, FIG_VARIANT, test_scans(FIG_SINGLE)[:1]),
-    output:
-        png=report(
-            "results/figures/fig1_single_training_and_accuracy.png",
-            caption="../report/fig1_single_training_and_accuracy.rst",
-            category="Figures",
-        ),
-        pdf="results/figures/fig1_single_training_and_accuracy.pdf",
-    log:
-        "logs/figures/fig1_single_training_and_accuracy.log",
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        prediction=FIGURES["prediction"],
-    script:
-        "../scripts/plot_training_and_accuracy.py"
+# The figures of a strategy the run does not have are not defined (see FIGURE_STRATEGY_KEYS).
+
+if FIG_SINGLE is not None:
+
+    rule fig1_single_training_and_accuracy:
+        input:
+            history=model_file(FIG_SINGLE, FIG_VARIANT, "history.csv"),
+            prediction=prediction_files(
+                FIG_SINGLE, FIG_VARIANT, test_scans(FIG_SINGLE)[:1]
+            ),
+        output:
+            png=report(
+                "results/figures/fig1_single_training_and_accuracy.png",
+                caption="../report/fig1_single_training_and_accuracy.rst",
+                category="Figures",
+            ),
+            pdf="results/figures/fig1_single_training_and_accuracy.pdf",
+        log:
+            "logs/figures/fig1_single_training_and_accuracy.log",
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            prediction=FIGURES["prediction"],
+        script:
+            "../scripts/plot_training_and_accuracy.py"
 
 
-rule fig2_extrapolation_metrics:
-    input:
-        predictions=prediction_files(
-            FIG_EXTRAPOLATE, FIG_VARIANT, test_scans(FIG_EXTRAPOLATE)
-        ),
-    output:
-        png=report(
-            "results/figures/fig2_extrapolation_metrics.png",
-            caption="../report/fig2_extrapolation_metrics.rst",
-            category="Figures",
-        ),
-        pdf="results/figures/fig2_extrapolation_metrics.pdf",
-    log:
-        "logs/figures/fig2_extrapolation_metrics.log",
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        prediction=FIGURES["prediction"],
-        title="Extrapolation: trained on the first scan",
-    script:
-        "../scripts/plot_strategy_metrics.py"
+if FIG_EXTRAPOLATE is not None:
+
+    rule fig2_extrapolation_metrics:
+        input:
+            predictions=prediction_files(
+                FIG_EXTRAPOLATE, FIG_VARIANT, test_scans(FIG_EXTRAPOLATE)
+            ),
+        output:
+            png=report(
+                "results/figures/fig2_extrapolation_metrics.png",
+                caption="../report/fig2_extrapolation_metrics.rst",
+                category="Figures",
+            ),
+            pdf="results/figures/fig2_extrapolation_metrics.pdf",
+        log:
+            "logs/figures/fig2_extrapolation_metrics.log",
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            prediction=FIGURES["prediction"],
+            title="Extrapolation: trained on the first scan",
+        script:
+            "../scripts/plot_strategy_metrics.py"
+
+    rule fig3_maps_extrapolation:
+        input:
+            predictions=prediction_files(
+                FIG_EXTRAPOLATE,
+                FIG_VARIANT,
+                figure_scans(FIGURES["extrapolation_map_scans"]),
+            ),
+        output:
+            png=report(
+                "results/figures/fig3_maps_extrapolation.png",
+                caption="../report/fig3_maps_extrapolation.rst",
+                category="Figures",
+            ),
+            pdf="results/figures/fig3_maps_extrapolation.pdf",
+        log:
+            "logs/figures/fig3_maps_extrapolation.log",
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            scans=figure_scans(FIGURES["extrapolation_map_scans"]),
+            prediction=FIGURES["prediction"],
+            title="Extrapolation: real vs predicted maps",
+        script:
+            "../scripts/plot_composition_maps.py"
+
+    rule fig4_crosscorr_extrapolation:
+        input:
+            predictions=prediction_files(
+                FIG_EXTRAPOLATE, FIG_VARIANT, test_scans(FIG_EXTRAPOLATE)
+            ),
+        output:
+            png=report(
+                "results/figures/fig4_crosscorr_extrapolation.png",
+                caption="../report/fig4_crosscorr_extrapolation.rst",
+                category="Figures",
+            ),
+            pdf="results/figures/fig4_crosscorr_extrapolation.pdf",
+        log:
+            "logs/figures/fig4_crosscorr_extrapolation.log",
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            prediction=FIGURES["prediction"],
+            title="Extrapolation: element cross-correlations (test pixels)",
+        script:
+            "../scripts/plot_cross_correlations.py"
 
 
-rule fig5_interpolation_metrics:
-    input:
-        predictions=prediction_files(
-            FIG_INTERPOLATE, FIG_VARIANT, test_scans(FIG_INTERPOLATE)
-        ),
-    output:
-        png=report(
-            "results/figures/fig5_interpolation_metrics.png",
-            caption="../report/fig5_interpolation_metrics.rst",
-            category="Figures",
-        ),
-        pdf="results/figures/fig5_interpolation_metrics.pdf",
-    log:
-        "logs/figures/fig5_interpolation_metrics.log",
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        prediction=FIGURES["prediction"],
-        title="Interpolation: trained on the first and last scans",
-    script:
-        "../scripts/plot_strategy_metrics.py"
+if FIG_INTERPOLATE is not None:
 
+    rule fig5_interpolation_metrics:
+        input:
+            predictions=prediction_files(
+                FIG_INTERPOLATE, FIG_VARIANT, test_scans(FIG_INTERPOLATE)
+            ),
+        output:
+            png=report(
+                "results/figures/fig5_interpolation_metrics.png",
+                caption="../report/fig5_interpolation_metrics.rst",
+                category="Figures",
+            ),
+            pdf="results/figures/fig5_interpolation_metrics.pdf",
+        log:
+            "logs/figures/fig5_interpolation_metrics.log",
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            prediction=FIGURES["prediction"],
+            title="Interpolation: trained on the first and last scans",
+        script:
+            "../scripts/plot_strategy_metrics.py"
 
-rule fig3_maps_extrapolation:
-    input:
-        predictions=prediction_files(
-            FIG_EXTRAPOLATE,
-            FIG_VARIANT,
-            figure_scans(FIGURES["extrapolation_map_scans"]),
-        ),
-    output:
-        png=report(
-            "results/figures/fig3_maps_extrapolation.png",
-            caption="../report/fig3_maps_extrapolation.rst",
-            category="Figures",
-        ),
-        pdf="results/figures/fig3_maps_extrapolation.pdf",
-    log:
-        "logs/figures/fig3_maps_extrapolation.log",
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        scans=figure_scans(FIGURES["extrapolation_map_scans"]),
-        prediction=FIGURES["prediction"],
-        title="Extrapolation: real vs predicted maps",
-    script:
-        "../scripts/plot_composition_maps.py"
+    rule fig6_maps_interpolation:
+        input:
+            predictions=prediction_files(
+                FIG_INTERPOLATE,
+                FIG_VARIANT,
+                figure_scans(FIGURES["interpolation_map_scans"]),
+            ),
+        output:
+            png=report(
+                "results/figures/fig6_maps_interpolation.png",
+                caption="../report/fig6_maps_interpolation.rst",
+                category="Figures",
+            ),
+            pdf="results/figures/fig6_maps_interpolation.pdf",
+        log:
+            "logs/figures/fig6_maps_interpolation.log",
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            scans=figure_scans(FIGURES["interpolation_map_scans"]),
+            prediction=FIGURES["prediction"],
+            title="Interpolation: real vs predicted maps",
+        script:
+            "../scripts/plot_composition_maps.py"
 
-
-rule fig6_maps_interpolation:
-    input:
-        predictions=prediction_files(
-            FIG_INTERPOLATE,
-            FIG_VARIANT,
-            figure_scans(FIGURES["interpolation_map_scans"]),
-        ),
-    output:
-        png=report(
-            "results/figures/fig6_maps_interpolation.png",
-            caption="../report/fig6_maps_interpolation.rst",
-            category="Figures",
-        ),
-        pdf="results/figures/fig6_maps_interpolation.pdf",
-    log:
-        "logs/figures/fig6_maps_interpolation.log",
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        scans=figure_scans(FIGURES["interpolation_map_scans"]),
-        prediction=FIGURES["prediction"],
-        title="Interpolation: real vs predicted maps",
-    script:
-        "../scripts/plot_composition_maps.py"
-
-
-rule fig4_crosscorr_extrapolation:
-    input:
-        predictions=prediction_files(
-            FIG_EXTRAPOLATE, FIG_VARIANT, test_scans(FIG_EXTRAPOLATE)
-        ),
-    output:
-        png=report(
-            "results/figures/fig4_crosscorr_extrapolation.png",
-            caption="../report/fig4_crosscorr_extrapolation.rst",
-            category="Figures",
-        ),
-        pdf="results/figures/fig4_crosscorr_extrapolation.pdf",
-    log:
-        "logs/figures/fig4_crosscorr_extrapolation.log",
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        prediction=FIGURES["prediction"],
-        title="Extrapolation: element cross-correlations (test pixels)",
-    script:
-        "../scripts/plot_cross_correlations.py"
-
-
-rule fig7_crosscorr_interpolation:
-    input:
-        predictions=prediction_files(
-            FIG_INTERPOLATE, FIG_VARIANT, test_scans(FIG_INTERPOLATE)
-        ),
-    output:
-        png=report(
-            "results/figures/fig7_crosscorr_interpolation.png",
-            caption="../report/fig7_crosscorr_interpolation.rst",
-            category="Figures",
-        ),
-        pdf="results/figures/fig7_crosscorr_interpolation.pdf",
-    log:
-        "logs/figures/fig7_crosscorr_interpolation.log",
-    localrule: True
-    conda:
-        "../../envs/plots.yaml"
-    params:
-        prediction=FIGURES["prediction"],
-        title="Interpolation: element cross-correlations (test pixels)",
-    script:
-        "../scripts/plot_cross_correlations.py"
+    rule fig7_crosscorr_interpolation:
+        input:
+            predictions=prediction_files(
+                FIG_INTERPOLATE, FIG_VARIANT, test_scans(FIG_INTERPOLATE)
+            ),
+        output:
+            png=report(
+                "results/figures/fig7_crosscorr_interpolation.png",
+                caption="../report/fig7_crosscorr_interpolation.rst",
+                category="Figures",
+            ),
+            pdf="results/figures/fig7_crosscorr_interpolation.pdf",
+        log:
+            "logs/figures/fig7_crosscorr_interpolation.log",
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            prediction=FIGURES["prediction"],
+            title="Interpolation: element cross-correlations (test pixels)",
+        script:
+            "../scripts/plot_cross_correlations.py"
 
 
 rule fig8_calibrated_eds_haadf:

@@ -36,7 +36,8 @@ rule check_inputs:
 rule convert_scan:
     input:
         # Maps are checked first: a wrong unit or shape stops the run before any heavy job.
-        checked="results/qc/inputs.json",
+        # ancient: a re-check (a scan added, a map re-exported) does not redo every conversion.
+        checked=ancient("results/qc/inputs.json"),
         diffraction=diffraction_file,
         haadf=haadf_files,
     output:

@@ -11,7 +11,7 @@ from pathlib import Path
 from .plan import crop_slices, cropped_shape, resolve_scans, strategy_scans
 
 TEMPLATE_FIELDS = {"diffraction": {"scan"}, "eds": {"scan", "element"}, "haadf": {"scan"}}
-SCAN_ID_KEYS = ("scans", "predict_only")
+SCAN_ID_KEYS = ("scans", "predict_only")  # and every list that names scans, below
 
 
 class ConfigError(ValueError):
@@ -38,9 +38,16 @@ def key_path(parts):
 
 def unquoted_scan_ids(config):
     """{key path: message} of scan ids YAML read as numbers (``0033`` unquoted is the number 27)."""
+    lists = {key: config.get(key) for key in SCAN_ID_KEYS}
+    strategies = config.get("strategies")
+    for name, strategy in (strategies.items() if isinstance(strategies, dict) else []):
+        for key in ("train", "test"):
+            lists[f"strategies.{name}.{key}"] = strategy.get(key) if isinstance(strategy, dict) else None
+    figures = config.get("figures") if isinstance(config.get("figures"), dict) else {}
+    for key in ("extrapolation_map_scans", "interpolation_map_scans"):
+        lists[f"figures.{key}"] = figures.get(key)
     problems = {}
-    for key in SCAN_ID_KEYS:
-        values = config.get(key)
+    for key, values in lists.items():
         for i, value in enumerate(values if isinstance(values, list) else []):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 problems[f"{key}[{i}]"] = (f"{key}[{i}]: {value!r} is a number: quote scan ids (\"0033\"); YAML "
@@ -165,7 +172,7 @@ def demo_location_problems(folder):
     return []
 
 
-MRC_MODE_BYTES = {0: 1, 1: 2, 2: 4, 3: 4, 4: 8, 6: 2, 12: 2, 101: 1}
+MRC_MODES = {0, 1, 2, 3, 4, 6, 12, 101}
 
 
 def mrc_shape(path):
@@ -180,7 +187,7 @@ def mrc_shape(path):
         raise ValueError("not an MRC file (no 'MAP' at byte 208)")
     order = ">" if header[212] == 0x11 else "<"  # machine stamp: 0x11 big-endian, 0x44 little
     nx, ny, nz, mode = struct.unpack(order + "4i", header[:16])
-    if min(nx, ny, nz) < 1 or mode not in MRC_MODE_BYTES:
+    if min(nx, ny, nz) < 1 or mode not in MRC_MODES:
         raise ValueError(f"not a readable MRC header (nx={nx}, ny={ny}, nz={nz}, mode={mode})")
     return nz, ny, nx
 

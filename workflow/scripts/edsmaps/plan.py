@@ -38,7 +38,7 @@ def resolve_scans(names, scans, training=None):
         elif name in scans:
             picked = [name]
         else:
-            raise ValueError(f"strategy names scan '{name}', which is neither in scans {scans} nor one of {SCAN_ROLES}")
+            raise ValueError(f"names scan '{name}', which is neither in scans {scans} nor one of {SCAN_ROLES}")
         chosen.extend(p for p in picked if p not in chosen)
     return [s for s in scans if s in chosen]
 
@@ -122,9 +122,10 @@ def complete_defaults(config):
     A figure strategy left null shows the strategy of its default name, or nothing (its figures
     are skipped) when the run has none. The calibration figure shows the HAADF variant (else
     the figures' variant) on the first test scan of the first of interpolate / extrapolate /
-    single_blocked / single present; the learning curve subsamples single_blocked (else single,
-    else the first strategy) and compares ``paper`` (else the first variant) with ``pca_ridge``
-    (else the first baseline). Invalid names are left for :mod:`edsmaps.config_checks`.
+    single_blocked / single present, with the mean pattern of the top-left 4 x 4 pixels (fewer on
+    a smaller scan); the learning curve subsamples single_blocked (else single, else the first
+    strategy) and compares ``paper`` (else the first variant) with ``pca_ridge`` (else the first
+    baseline the run fits). Invalid names are left for :mod:`edsmaps.config_checks`.
 
     Args:
         config: the validated config (schema defaults applied); changed in place.
@@ -152,7 +153,18 @@ def complete_defaults(config):
         curve["strategy"] = _first_present(LEARNING_CURVE_STRATEGIES, strategies)
     if curve.get("variant") is None:
         curve["variant"] = _first_present(["paper"], variants)
-    baselines = config["baselines"]["models"]
+    baselines = run_baselines(config)
     if curve.get("baseline") is None and baselines:
         curve["baseline"] = _first_present(["pca_ridge"], baselines)
+    if calibration.get("region") is None:
+        try:
+            rows, cols = cropped_shape(config["scan_shape"], config["cache"]["crop_rows"], config["cache"]["crop_cols"])
+        except ValueError:
+            rows, cols = 4, 4  # the crop itself is reported by the crop check
+        calibration["region"] = [0, min(4, rows), 0, min(4, cols)]
     return config
+
+
+def run_baselines(config):
+    """The baselines the run fits: ``baselines.models`` less ``haadf_linear`` without HAADF maps."""
+    return [b for b in config["baselines"]["models"] if b != "haadf_linear" or config["data"].get("haadf") is not None]

@@ -73,7 +73,7 @@ def checkpoint_callback(keras, folder, early_stopping, state=None):
         def on_epoch_end(self, epoch, logs=None):
             self.epoch_seconds.append(time.perf_counter() - self.start)
             self.rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
-            folder.mkdir(parents=True, exist_ok=True)
+            _make_folder(folder)
             self.model.save_weights(folder / f"next.{WEIGHTS}", overwrite=True)
             os.replace(folder / f"next.{WEIGHTS}", folder / WEIGHTS)
             if early_stopping.best_epoch == epoch and early_stopping.best_weights is not None:
@@ -90,6 +90,17 @@ def checkpoint_callback(keras, folder, early_stopping, state=None):
             os.replace(folder / f"next.{STATE}", folder / STATE)
 
     return EpochCheckpoint()
+
+
+def _make_folder(folder, attempts=3):
+    """mkdir -p that survives another job's :func:`clean` removing an empty parent meanwhile."""
+    for attempt in range(attempts):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
 
 
 def clean(folder):

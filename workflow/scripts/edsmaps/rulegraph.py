@@ -74,7 +74,9 @@ def draw_with_matplotlib(graph, png, pdf, dpi=150):
     height = min(MAX_FIGURE_INCHES, 1.1 * (max(ys) - min(ys) + 1) + 1)
     fig, ax = plt.subplots(figsize=(width, height))
     for a, b in edges:
-        ax.annotate("", xy=position[b], xytext=position[a], arrowprops=dict(arrowstyle="->", color="grey"))
+        # Shrunk at both ends so the heads show beside the labels instead of under them.
+        ax.annotate("", xy=position[b], xytext=position[a],
+                    arrowprops=dict(arrowstyle="-|>", color="grey", shrinkA=9, shrinkB=9))
     for node, (x, y) in position.items():
         ax.text(x, y, labels[node], ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", facecolor="white", edgecolor="tab:blue"))
