@@ -2,6 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,29 @@ def snakemake_command(workdir, *args, overlays=(), config=TINY_CONFIG):
 
 
 def env_without_graphviz():
-    """The environment with every PATH folder holding Graphviz's ``dot`` left out: the workflow
-    must run on a machine without it (the rule-graph figure then draws with matplotlib)."""
-    folders = [f for f in os.environ.get("PATH", "").split(os.pathsep) if not os.access(os.path.join(f, "dot"), os.X_OK)]
+    """The environment of a machine without Graphviz: every PATH folder holding ``dot`` is
+    replaced by a folder of links to all its other programs (the shell, git, ... stay). The
+    rule-graph figure then draws with matplotlib, as it does after a pip-only install."""
+    folders = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if os.access(os.path.join(folder, "dot"), os.X_OK):
+            folder = _programs_but_dot(folder)
+        folders.append(folder)
     return {**os.environ, "PATH": os.pathsep.join(folders)}
+
+
+_SHADOWS = {}
+
+
+def _programs_but_dot(folder):
+    """A temporary folder linking to every entry of ``folder`` except ``dot`` (made once)."""
+    if folder not in _SHADOWS:
+        shadow = Path(tempfile.mkdtemp(prefix="path-without-dot-"))
+        for entry in os.scandir(folder):
+            if entry.name != "dot":
+                (shadow / entry.name).symlink_to(entry.path)
+        _SHADOWS[folder] = str(shadow)
+    return _SHADOWS[folder]
 
 
 def run_snakemake(workdir, *args, check=True, overlays=(), config=TINY_CONFIG):
