@@ -136,8 +136,8 @@ def test_eds_in_the_wrong_unit_is_refused_before_any_conversion(exports, tmp_pat
     config = own_config(tmp_path / "my.yaml", folder, eds_unit=unit)
     proc = run_snakemake(tmp_path, "results/cache/scanA.npz", check=False, config=config)
     assert proc.returncode != 0
-    log = (tmp_path / "logs" / "check_inputs.log").read_text()
-    assert expected in log and "EDS maps of scan scanA" in log and "EDS maps of scan scanB" in log
+    log = (tmp_path / "logs" / "check_inputs" / "scanA.log").read_text()
+    assert expected in log and "EDS maps of scan scanA" in log
     assert not (tmp_path / "results" / "converted").exists()  # stopped before any heavy job
 
 

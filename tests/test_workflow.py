@@ -81,17 +81,22 @@ def test_nothing_left_to_do_after_the_run(tiny_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_a_changed_map_is_rechecked_without_redoing_every_conversion(tiny_run, tmp_path):
-    import os
+def test_a_changed_map_is_rechecked_without_redoing_every_scan(tiny_run, tmp_path):
     import re
     import shutil
 
     rerun = tmp_path / "rerun"
     shutil.copytree(tiny_run, rerun)  # keeps the files' times
-    os.utime(rerun / "resources" / "demo" / "0034 - 2 185 kx SI-O-at.mrc")  # a map re-exported
+    import mrcfile
+
+    from edsmaps.rawio import write_mrc
+
+    changed = rerun / "resources" / "demo" / "0034 - 2 185 kx SI-O-at.mrc"
+    write_mrc(changed, mrcfile.read(changed) * 0.99)  # a map re-exported
     proc = run_snakemake(rerun, "--dry-run", "results/cache/0034.npz", "results/cache/0035.npz")
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout.split("Job stats:")[-1], flags=re.MULTILINE))
-    assert jobs == {"check_inputs": "1", "cache_scan": "1", "total": "2"}, proc.stdout[-3000:]
+    # That scan alone is checked, converted and cached again; the other is left alone.
+    assert jobs == {"check_inputs": "1", "convert_scan": "1", "cache_scan": "1", "total": "3"}, proc.stdout[-3000:]
 
 
 def test_bad_config_is_rejected_with_the_key(tiny_run, tmp_path):

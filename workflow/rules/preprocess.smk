@@ -1,26 +1,18 @@
 rule check_inputs:
     input:
-        maps=list(
-            dict.fromkeys(
-                f
-                for scan in SCANS + PREDICT_ONLY
-                for f in eds_files_of(scan) + haadf_files_of(scan)
-            )
+        maps=lambda wc: list(
+            dict.fromkeys(eds_files_of(wc.scan) + haadf_files_of(wc.scan))
         ),
     output:
-        report="results/qc/inputs.json",
+        report="results/qc/{scan}/inputs.json",
     log:
-        "logs/check_inputs.log",
+        "logs/check_inputs/{scan}.log",
     localrule: True
     conda:
         "../../envs/preprocess.yaml"
     params:
-        eds={scan: eds_files_of(scan) for scan in SCANS},
-        haadf={
-            scan: haadf_files_of(scan)[0]
-            for scan in SCANS + PREDICT_ONLY
-            if haadf_files_of(scan)
-        },
+        eds=lambda wc: {wc.scan: eds_files_of(wc.scan)} if eds_files_of(wc.scan) else {},
+        haadf=lambda wc: {wc.scan: f for f in haadf_files_of(wc.scan)},
         elements=ELEMENTS,
         scan_shape=config["scan_shape"],
         eds_unit=config["data"]["eds_unit"],
@@ -35,9 +27,9 @@ rule check_inputs:
 
 rule convert_scan:
     input:
-        # Maps are checked first: a wrong unit or shape stops the run before any heavy job.
-        # ancient: a re-check (a scan added, a map re-exported) does not redo every conversion.
-        checked=ancient("results/qc/inputs.json"),
+        # The scan's maps are checked first: a wrong unit or shape stops before the heavy job.
+        # One check per scan, so a map re-exported or a scan added re-converts only that scan.
+        checked="results/qc/{scan}/inputs.json",
         diffraction=diffraction_file,
         haadf=haadf_files,
     output:

@@ -1,5 +1,5 @@
-"""Checks of the raw maps that need NumPy, run as one cheap job before any conversion: every
-EDS and HAADF map readable, of the scan's shape, finite, and EDS values in the declared unit."""
+"""Checks of the raw maps that need NumPy, run as a cheap job per scan before its conversion:
+every EDS and HAADF map readable, of the scan's shape, finite, and EDS values in the declared unit."""
 
 import json
 
