@@ -1,7 +1,18 @@
 import numpy as np
 import pytest
 
-from edsmaps.calibration import apply_calibration, fit_calibration, fit_linear
+import logging
+
+from edsmaps.calibration import (
+    CANDIDATES,
+    MIN_PIXELS,
+    apply_calibration,
+    choose_calibration,
+    fit_calibration,
+    fit_linear,
+    spatial_folds,
+)
+from edsmaps.composition import project_composition
 from edsmaps.scaling import fit_input_scaling, scale_patterns
 
 
@@ -16,7 +27,8 @@ def test_calibration_per_element_and_haadf_round_trip():
     rng = np.random.default_rng(1)
     predicted = {"eds": rng.random((300, 2)).astype(np.float32), "haadf": rng.random(300).astype(np.float32)}
     truth = {"eds": predicted["eds"] * [0.5, 3.0] + [0.1, -0.2], "haadf": 4 * predicted["haadf"] + 1}
-    calibration = fit_calibration(predicted, truth, ["Ge", "Te"])
+    calibration = fit_calibration(predicted, truth, ["Ge", "Te"], np.arange(300) % 5)
+    assert {r["choice"] for r in calibration["outputs"].values()} == {"linear"} and calibration["dead"] == []
     assert calibration["outputs"]["Te"]["alpha"] == pytest.approx(3.0, rel=1e-4)
     assert calibration["outputs"]["haadf"]["beta"] == pytest.approx(1.0, abs=1e-4)
     calibrated = apply_calibration(predicted, calibration, ["Ge", "Te"])
@@ -42,3 +54,64 @@ def test_paper_scaling_divides_counts_by_2_16():
     assert scale_patterns(patterns, params_max)[0, 0, 0] == pytest.approx(500 / 2**16)
     with pytest.raises(ValueError, match="unknown input scaling 'sqrt'"):
         fit_input_scaling("sqrt", [(patterns, [0])], 1.0)
+
+
+def test_the_chosen_calibration_never_cross_fits_worse_than_the_raw_output_or_the_mean():
+    rng = np.random.default_rng(2)
+    for trial in range(40):
+        n = int(rng.integers(60, 400))
+        y_cnn = rng.random(n)
+        y_true = rng.uniform(-1, 2) * y_cnn + rng.normal(0, rng.uniform(0.01, 1), n) + rng.uniform(-1, 1)
+        record = choose_calibration(y_cnn, y_true, rng.integers(0, 5, n))
+        chosen = record["cv_mae"][record["choice"]]
+        assert chosen <= record["cv_mae"]["identity"] and chosen <= record["cv_mae"]["mean"], record
+        assert record["choice"] != "linear" or record["alpha"] > 0
+        assert record["dead"] == (record["choice"] == "mean") and set(record["cv_mae"]) == set(CANDIDATES)
+
+
+def test_a_relation_seen_in_one_block_only_is_not_chosen():
+    """The paper's calibration fits one line through every validation pixel; when the slope comes
+    from one region alone it hurts everywhere else. Cross-fitting over blocks keeps the mean."""
+    rng = np.random.default_rng(0)
+    folds = np.repeat(np.arange(5), 60)
+    y_cnn = rng.random(300)
+    y_true = 0.3 + 0.01 * rng.standard_normal(300)
+    y_true[folds == 0] = 0.3 + 1.5 * (y_cnn[folds == 0] - 0.5)  # a biased subset: one region only
+    alpha, beta = fit_linear(y_cnn, y_true)
+    assert alpha > 0.2  # the line the paper's calibration would apply
+    elsewhere_cnn, elsewhere_true = rng.random(1000), 0.3 + 0.01 * rng.standard_normal(1000)
+    assert np.abs(alpha * elsewhere_cnn + beta - elsewhere_true).mean() > 3 * np.abs(0.3 - elsewhere_true).mean()
+    record = choose_calibration(y_cnn, y_true, folds)
+    assert record["choice"] == "mean" and record["dead"] and record["alpha"] == 0
+    # Without block 0 the slope is not positive: the line is rejected outright.
+    assert record["cv_mae"]["linear"] is None and record["cv_mae"]["mean"] < record["cv_mae"]["identity"]
+
+
+def test_too_few_validation_pixels_keep_the_raw_output_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        record = choose_calibration(np.arange(MIN_PIXELS - 1.0), np.zeros(MIN_PIXELS - 1), np.arange(MIN_PIXELS - 1) % 5)
+    assert (record["choice"], record["alpha"], record["beta"]) == ("identity", 1.0, 0.0)
+    assert "raw output kept" in caplog.text
+
+
+def test_folds_follow_spatial_blocks():
+    rows, cols = 8, 8
+    index = np.column_stack([np.zeros(rows * cols, int), np.arange(rows * cols)])
+    folds = spatial_folds(index, [(rows, cols)], n_folds=5, grid=4)
+    blocks = (np.arange(rows * cols) // cols // 2) * 4 + (np.arange(rows * cols) % cols) // 2
+    for block in range(16):  # the 4 pixels of a 2 x 2 block share their fold
+        assert len(set(folds[blocks == block])) == 1
+    assert set(folds) == set(range(5))
+    two_scans = np.vstack([index, index + [1, 0]])
+    assert len(set(spatial_folds(two_scans, [(rows, cols)] * 2, n_folds=40, grid=4))) == 32
+
+
+def test_projection_onto_possible_compositions_against_a_hand_computation():
+    eds = np.array([[0.7, 0.5, -0.1], [0.2, 0.3, 0.1], [-0.2, 0.5, 0.1], [1.4, -0.3, 0.0]])
+    projected, other = project_composition(eds)
+    np.testing.assert_allclose(projected, [[0.6, 0.4, 0.0], [0.2, 0.3, 0.1], [0.0, 0.5, 0.1], [1.0, 0.0, 0.0]],
+                               atol=1e-6)  # fmt: skip
+    assert other is None
+    projected, other = project_composition(eds, closure=True)
+    np.testing.assert_allclose(other[:, 0], [0.0, 0.4, 0.4, 0.0], atol=1e-6)
+    np.testing.assert_allclose(projected.sum(axis=1) + other[:, 0], 1, atol=1e-6)

@@ -62,3 +62,5 @@ def test_comparison_spreads_over_seeds_and_takes_calibrated_cnn_and_measured_cei
     assert set(comparison["split"]) == {"blocked"}
     markdown = comparison_markdown(comparison)
     assert "| single | blocked | O | 0.70 ± 0.14 | 0.85 ± 0.07 | 0.96 ± 0.01 |" in markdown
+    comparison.loc[0, "calibration"] = "linear/mean"  # one replicate's output died
+    assert "| single | blocked | O | 0.70 ± 0.14 † | 0.85 ± 0.07 | 0.96 ± 0.01 |" in comparison_markdown(comparison)

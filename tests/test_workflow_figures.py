@@ -129,6 +129,16 @@ def test_comparison_puts_cnn_baselines_and_ceilings_side_by_side(tiny_run):
     assert constant["pearson_r_mean"].isna().all() and (constant["mae_mean"] > 0).all()
     markdown = (tiny_run / "results" / "tables" / "comparison.md").read_text()
     assert "## Pearson r against `eds_blurred`" in markdown and "| single_blocked | blocked | O |" in markdown
+    # Pixels of every role per strategy and scan, read from the splits.
+    pixels = pd.read_csv(tiny_run / "results" / "tables" / "pixels.tsv", sep="\t", dtype={"scan": str})
+    blocked = pixels[(pixels.strategy == "single_blocked") & (pixels.scan == "0033")].iloc[0]
+    assert (blocked.train, blocked.validation, blocked.test, blocked.unused) == tuple(
+        int((role == value).sum()) for value in (1, 2, 3, 0))  # fmt: skip
+    assert set(pixels[pixels.strategy == "interpolate"]["scan"]) == {"0033", "0034", "0035", "0036"}
+    assert "| single_blocked | 0033 | " in markdown
+    # A dead output is marked where its scores are shown.
+    dead = comparison[comparison["calibration"].fillna("").str.contains("mean")]
+    assert ("†" in markdown) == (len(dead) > 0)
     for strategy in splits:
         png = tiny_run / "results" / "figures" / "comparison" / f"{strategy}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

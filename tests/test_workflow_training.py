@@ -33,6 +33,12 @@ def test_models_carry_history_scaling_calibration_and_provenance(tiny_run, strat
     assert scaling["method"] == "log" and scaling["elements"] == ELEMENTS
     calibration = json.loads((folder / "calibration.json").read_text())
     assert set(calibration["outputs"]) == set(ELEMENTS) | ({"haadf"} if variant == "paper_haadf" else set())
+    for name, record in calibration["outputs"].items():
+        assert record["choice"] in ("identity", "linear", "mean") and record["dead"] == (record["choice"] == "mean")
+        assert record["choice"] != "linear" or record["alpha"] > 0
+        if record["choice"] != "identity":  # chosen on held-out blocks: never worse than the raw output
+            assert record["cv_mae"][record["choice"]] <= record["cv_mae"]["identity"]
+    assert calibration["dead"] == [n for n, r in calibration["outputs"].items() if r["dead"]]
     # Calibration is fitted on exactly the validation pixels of the training scans.
     training = ["0033", "0036"] if strategy == "interpolate" else ["0033"]
     with np.load(tiny_run / "results" / "splits" / f"{strategy}.npz") as split:
@@ -55,7 +61,13 @@ def test_every_scan_of_a_strategy_is_predicted_with_its_role_mask(tiny_run, stra
             np.testing.assert_array_equal(pred["role"], roles[scan])
             alpha = np.array([calibration["outputs"][e]["alpha"] for e in ELEMENTS])
             beta = np.array([calibration["outputs"][e]["beta"] for e in ELEMENTS])
-            np.testing.assert_allclose(pred["predicted_calibrated"], pred["predicted"] * alpha + beta, atol=1e-5)
+            linear = pred["predicted"] * alpha + beta
+            calibrated = pred["predicted_calibrated"]
+            # Projected onto possible compositions; unchanged where the line already gives one.
+            assert calibrated.min() >= 0 and calibrated.sum(axis=-1).max() <= 1 + 1e-5
+            possible = (linear.min(axis=-1) >= 0) & (linear.sum(axis=-1) <= 1)
+            np.testing.assert_allclose(calibrated[possible], linear[possible], atol=1e-5)
+            assert list(pred["calibration_choice"]) == [calibration["outputs"][e]["choice"] for e in ELEMENTS]
             # The paper variant's softmax output is a composition.
             np.testing.assert_allclose(pred["predicted"].sum(axis=-1), 1.0, atol=1e-4)
             cache = load_cache(tiny_run / "results" / "cache" / f"{scan}.npz")
@@ -95,3 +107,4 @@ def test_scans_without_eds_are_predicted_and_exported_as_maps(tiny_run, variant)
     for i, element in enumerate(ELEMENTS):
         np.testing.assert_array_equal(mrcfile.read(folder / f"{element}.mrc"), calibrated[..., i])
         np.testing.assert_array_equal(tifffile.imread(folder / f"{element}.tif"), calibrated[..., i])
+        assert 0 <= calibrated[..., i].min() and calibrated[..., i].max() <= 1  # a possible atomic fraction

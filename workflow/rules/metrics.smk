@@ -3,6 +3,7 @@ rule metric_tables:
         predictions=[item["path"] for item in scored_predictions()],
         truths=list(truth_files().values()),
         caches=cache_files(SCANS),
+        splits=expand("results/splits/{strategy}.npz", strategy=STRATEGIES),
     output:
         metrics=report(
             "results/tables/metrics.tsv",
@@ -24,6 +25,11 @@ rule metric_tables:
             caption="../report/comparison.rst",
             category="Tables",
         ),
+        pixels=report(
+            "results/tables/pixels.tsv",
+            caption="../report/pixels.rst",
+            category="Tables",
+        ),
         summary_md="results/tables/summary.md",
         comparison_md="results/tables/comparison.md",
         provenance="results/tables/provenance.json",
@@ -36,6 +42,7 @@ rule metric_tables:
         predictions=scored_predictions(),
         truths=truth_files(),
         split_kinds=split_kinds(),
+        strategies=STRATEGIES,
         scans=SCANS,
     script:
         "../scripts/metric_tables.py"

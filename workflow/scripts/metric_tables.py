@@ -10,6 +10,7 @@ write_metric_tables(
     truth_paths=snakemake.params.truths,
     cache_paths=dict(zip(snakemake.params.scans, snakemake.input.caches)),
     split_kinds=snakemake.params.split_kinds,
+    split_paths=dict(zip(snakemake.params.strategies, snakemake.input.splits)),
     outputs=dict(snakemake.output.items()),
 )
 write_manifest(snakemake.output.provenance, config=snakemake.config)

@@ -161,8 +161,10 @@ def predict_baseline(params, patterns, haadf, divisor):
 
 
 def predict_scan_baseline(baseline_path, roles_path, cache_path, scan, output_npz):
-    """Predict every pattern of one cached scan with a fitted baseline, in the CNN's format
-    (raw and "calibrated" are the same: a linear model needs no calibration)."""
+    """Predict every pattern of one cached scan with a fitted baseline, in the CNN's format (a
+    linear model needs no calibration: "calibrated" is the raw prediction projected onto possible
+    compositions, as the CNN's)."""
+    from .composition import project_composition
     from .prediction_file import read_cache, scan_role, write_prediction
 
     params = load_baseline(baseline_path)
@@ -172,5 +174,6 @@ def predict_scan_baseline(baseline_path, roles_path, cache_path, scan, output_np
         raise ValueError(f"{cache_path}: elements {elements} differ from the baseline's {list(params['elements'])}")
     predicted = predict_baseline(params, cache["patterns"], cache["haadf"], float(cache["pattern_divisor"]))
     rows, cols = (int(v) for v in cache["scan_shape"])
+    possible, _ = project_composition(predicted)
     write_prediction(output_npz, cache, scan_role(roles_path, scan, (rows, cols)),
-                     {"predicted": predicted, "predicted_calibrated": predicted})
+                     {"predicted": predicted, "predicted_calibrated": possible})

@@ -1,41 +1,137 @@
-"""The paper's linear calibration y = alpha * y_cnn + beta, per element (and for HAADF).
+"""Calibration of a model's raw outputs, chosen so that it cannot make a map worse, and the
+projection of every calibrated map onto physically possible compositions.
 
-Fitted with scikit-learn on the validation pixels of the training scans: predictions of
-training pixels are overfit (slope ~ 1) and test pixels must never be fitted on.
+The paper fits y = alpha * y_cnn + beta per element on the model's validation pixels and keeps it.
+A fit judged on the pixels it was fitted on almost always "wins", and a slope fitted on a
+narrow range can extrapolate wildly (alpha = 8, or alpha < 0 flipping the correlation). Here three
+candidates per output — ``identity`` (the raw output), ``linear`` (alpha > 0 only) and ``mean``
+(the validation mean, alpha = 0) — are scored by cross-fitting over spatial blocks of the
+validation pixels (fit on the other blocks, judge on the held-out one); the candidate with the
+lowest cross-fitted MAE is refitted on all validation pixels. Choosing the mean marks the output
+*dead*: the model learned nothing usable for it. With fewer than ``MIN_PIXELS`` validation pixels
+(or a single block) the identity is kept, with a warning. Test pixels are never seen.
 """
 
 import json
+import logging
 
 import numpy as np
 
 from .atomic import atomic_output
 
+log = logging.getLogger(__name__)
+
+CANDIDATES = ("identity", "linear", "mean")
+MIN_PIXELS = 50  # below this many validation pixels the raw output is kept
+N_FOLDS = 5
+FOLD_GRID = 4  # each scan is cut into FOLD_GRID x FOLD_GRID blocks; blocks are dealt to folds
+
 
 def fit_linear(y_cnn, y_true):
-    """alpha, beta of y_true ~ alpha * y_cnn + beta (1D arrays)."""
+    """alpha, beta of y_true ~ alpha * y_cnn + beta (1D arrays), least squares."""
     from sklearn.linear_model import LinearRegression
 
     fit = LinearRegression().fit(np.asarray(y_cnn, dtype=np.float64)[:, None], np.asarray(y_true, dtype=np.float64))
     return float(fit.coef_[0]), float(fit.intercept_)
 
 
-def fit_calibration(predicted, truth, elements):
-    """``predicted``/``truth``: dict output -> values ((n, E) for "eds", (n,) for "haadf").
+def fit_candidate(name, y_cnn, y_true):
+    """(alpha, beta) of one candidate fitted on these pixels; None for a linear fit with alpha <= 0
+    or on a constant output (it would be the mean, not a calibration of the model)."""
+    if name == "identity":
+        return 1.0, 0.0
+    if name == "mean":
+        return 0.0, float(np.mean(y_true))
+    if np.ptp(y_cnn) == 0:
+        return None
+    alpha, beta = fit_linear(y_cnn, y_true)
+    return (alpha, beta) if alpha > 0 else None
 
-    Returns {"outputs": {name: {"alpha", "beta"}}, "n_pixels"}.
+
+def spatial_folds(index, scan_shapes, n_folds=N_FOLDS, grid=FOLD_GRID):
+    """Fold number of each pixel from the spatial block it lies in, so neighbouring pixels (whose
+    blurred labels share EDS counts) are never split between fitting and judging.
+
+    Args:
+        index: (K, 2) int (scan number, pattern number, row-major) of the pixels.
+        scan_shapes: (rows, cols) of each scan, by scan number.
+    Returns:
+        (K,) int fold numbers in 0..n_folds-1 (fewer when there are fewer blocks).
+    """
+    index = np.asarray(index)
+    blocks = np.empty(len(index), dtype=np.int64)
+    for number, (rows, cols) in enumerate(scan_shapes):
+        mine = index[:, 0] == number
+        r, c = np.divmod(index[mine, 1], cols)
+        blocks[mine] = (number * grid + r * grid // rows) * grid + c * grid // cols
+    present, block_rank = np.unique(blocks, return_inverse=True)
+    return block_rank % min(n_folds, len(present))
+
+
+def choose_calibration(y_cnn, y_true, folds, min_pixels=MIN_PIXELS):
+    """The candidate with the lowest cross-fitted MAE over ``folds``, refitted on every pixel.
+
+    Returns a dict: ``choice``, ``alpha``, ``beta``, ``dead`` (the mean was chosen), ``n_pixels``,
+    ``n_folds`` and ``cv_mae`` {candidate: cross-fitted MAE, None where it could not be fitted}.
+    A linear candidate whose slope is not positive in every cross-fit is rejected (None): a
+    slope that depends on which blocks it sees is not a calibration. Ties go to the simpler
+    model (identity, then linear).
+    """
+    y_cnn, y_true, folds = (np.asarray(v, dtype=np.float64) for v in (y_cnn, y_true, folds))
+    n_folds = len(np.unique(folds))
+    record = {"n_pixels": int(len(y_true)), "n_folds": n_folds, "cv_mae": {}}
+    if len(y_true) < min_pixels or n_folds < 2:
+        log.warning("only %d validation pixels in %d block(s) (at least %d in 2 needed): raw output kept",
+                    len(y_true), n_folds, min_pixels)
+        return {**record, "choice": "identity", "alpha": 1.0, "beta": 0.0, "dead": False,
+                "cv_mae": dict.fromkeys(CANDIDATES)}
+    for name in CANDIDATES:
+        errors = np.empty_like(y_true)
+        for fold in np.unique(folds):
+            held_out = folds == fold
+            coefficients = fit_candidate(name, y_cnn[~held_out], y_true[~held_out])
+            if coefficients is None:
+                errors = None
+                break
+            alpha, beta = coefficients
+            errors[held_out] = np.abs(alpha * y_cnn[held_out] + beta - y_true[held_out])
+        record["cv_mae"][name] = None if errors is None else float(errors.mean())
+    scored = {k: v for k, v in record["cv_mae"].items() if v is not None}
+    choice = min(scored, key=lambda k: (scored[k], CANDIDATES.index(k)))
+    coefficients = fit_candidate(choice, y_cnn, y_true)
+    if coefficients is None:  # linear won across folds but its slope on all pixels is not positive
+        choice = "mean" if scored.get("mean", np.inf) < scored["identity"] else "identity"
+        coefficients = fit_candidate(choice, y_cnn, y_true)
+    alpha, beta = coefficients
+    return {**record, "choice": choice, "alpha": alpha, "beta": beta, "dead": choice == "mean"}
+
+
+def fit_calibration(predicted, truth, elements, folds):
+    """Choose each output's calibration (:func:`choose_calibration`).
+
+    Args:
+        predicted, truth: dict output -> values, (n, E) for "eds", (n,) for "haadf".
+        elements: names of the E columns.
+        folds: (n,) fold number of each pixel (:func:`spatial_folds`).
+    Returns:
+        {"outputs": {name: choice record}, "n_pixels", "dead": [names whose choice is the mean]}.
     """
     outputs = {}
     for i, element in enumerate(elements):
-        alpha, beta = fit_linear(predicted["eds"][:, i], truth["eds"][:, i])
-        outputs[element] = {"alpha": alpha, "beta": beta}
+        outputs[element] = choose_calibration(predicted["eds"][:, i], truth["eds"][:, i], folds)
     if "haadf" in predicted:
-        alpha, beta = fit_linear(predicted["haadf"], truth["haadf"])
-        outputs["haadf"] = {"alpha": alpha, "beta": beta}
-    return {"outputs": outputs, "n_pixels": len(truth["eds"])}
+        outputs["haadf"] = choose_calibration(predicted["haadf"], truth["haadf"], folds)
+    dead = [name for name, record in outputs.items() if record["dead"]]
+    for name in dead:
+        log.warning("%s: the validation mean beats the model's output (cross-fitted MAE %.4g vs raw %.4g): "
+                    "the output is dead, its map is the training-scans' mean", name,
+                    outputs[name]["cv_mae"]["mean"], outputs[name]["cv_mae"]["identity"])
+    return {"outputs": outputs, "n_pixels": len(truth["eds"]), "dead": dead}
 
 
 def apply_calibration(predicted, calibration, elements):
-    """Calibrated copy of ``predicted`` (dict output -> array)."""
+    """Calibrated copy of ``predicted`` (dict output -> array): y = alpha * y + beta per output,
+    no projection (see :func:`edsmaps.composition.project_composition`)."""
     out = {}
     coeffs = calibration["outputs"]
     alpha = np.array([coeffs[e]["alpha"] for e in elements], dtype=np.float32)
@@ -47,7 +143,18 @@ def apply_calibration(predicted, calibration, elements):
 
 
 def calibrate_model(model_path, scaling_path, roles_path, cache_paths, output_json, batch_size, backend_settings):
-    """Predict the validation pixels of the training scans and fit the calibration JSON."""
+    """Predict the validation pixels of the training scans, choose every output's calibration
+    (:func:`fit_calibration`) and write it as JSON.
+
+    Args:
+        model_path, scaling_path: the trained model and its input scaling JSON.
+        roles_path: the strategy's split NPZ (validation pixels: role 2).
+        cache_paths: {scan: cache NPZ} of the training scans.
+        output_json: the calibration JSON (per output: choice, alpha, beta, dead, n_pixels,
+            n_folds, cross-fitted MAE of every candidate).
+        batch_size: patterns per prediction batch.
+        backend_settings: keyword arguments of :func:`edsmaps.backend.setup_backend`.
+    """
     from .backend import setup_backend
     from .cacheset import CacheSet
     from .prediction import load_trained_model, predict_patterns
@@ -69,8 +176,9 @@ def calibrate_model(model_path, scaling_path, roles_path, cache_paths, output_js
                 predicted.setdefault(name, []).append(values)
     predicted = {name: np.concatenate(v) for name, v in predicted.items()}
     truth = {"eds": pixels.eds, "haadf": pixels.haadf}
-    calibration = fit_calibration(predicted, truth, caches.elements)
-    calibration["fitted_on"] = "validation pixels of the training scans"
+    folds = spatial_folds(pixels.index, [roles[scan].shape for scan in caches.scans])
+    calibration = fit_calibration(predicted, truth, caches.elements, folds)
+    calibration["fitted_on"] = "validation pixels of the training scans, candidates cross-fitted over spatial blocks"
     with atomic_output(output_json) as tmp:
         tmp.write_text(json.dumps(calibration, indent=2) + "\n")
     return calibration

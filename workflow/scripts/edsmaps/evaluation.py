@@ -62,7 +62,8 @@ def comparison_table(summary, split_kinds):
     """Models, baselines and ceilings side by side: Pearson r and MAE per strategy, reference
     and element (the CNN's calibrated predictions; baselines need no calibration).
 
-    ``spread`` is the std over training seeds when there are several, else over test scans.
+    ``spread`` is the std over training seeds when there are several, else over test scans;
+    ``calibration`` the CNN's calibration choice (``mean``: a dead output).
     """
     chosen = summary[summary["prediction"] == summary["kind"].map(COMPARED)]
     chosen = chosen[chosen["reference"].isin(["eds_blurred", "truth"])].copy()
@@ -71,8 +72,10 @@ def comparison_table(summary, split_kinds):
     chosen["mae_spread"] = np.where(several_seeds, chosen["mae_seed_std"], chosen["mae_std"])
     chosen["spread_over"] = np.where(several_seeds, "seeds", "scans")
     chosen.insert(1, "split", chosen["strategy"].map(split_kinds))
-    columns = ["strategy", "split", "reference", "output", "kind", "variant", "pearson_r_mean", "pearson_r_spread",
-               "spread_over", "mae_mean", "mae_spread", "n_scans", "n_replicates"]
+    if "calibration" not in chosen:
+        chosen["calibration"] = ""
+    columns = ["strategy", "split", "reference", "output", "kind", "variant", "calibration", "pearson_r_mean",
+               "pearson_r_spread", "spread_over", "mae_mean", "mae_spread", "n_scans", "n_replicates"]
     return chosen[columns].reset_index(drop=True)
 
 
@@ -84,7 +87,9 @@ def comparison_markdown(comparison):
     lines = ["# CNN vs baselines vs noise ceiling", "",
              "Test pixels only, mean ± spread (over seeds when several were trained, else over test scans).",
              "CNN columns are calibrated predictions. `scan_to_scan`: agreement of two EDS scans of the same",
-             "area; `measured_eds` (demo only): the blurred EDS map itself scored against the truth.", ""]
+             "area; `measured_eds` (demo only): the blurred EDS map itself scored against the truth.",
+             "† dead output: its calibration chose the training scans' validation mean (the model's output",
+             "did worse on validation pixels), so the map is that constant. n/a: undefined (a constant map).", ""]
     order = {"cnn": 0, "baseline": 1, "ceiling": 2}
     for metric, (title, factor, digits) in MARKDOWN_METRICS.items():
         for reference, part in comparison.groupby("reference", sort=False):
@@ -106,9 +111,39 @@ def comparison_markdown(comparison):
 
 def _cell(row, metric, factor, digits):
     mean, spread = row[f"{metric}_mean"] * factor, row[f"{metric}_spread"] * factor
+    dead = " †" if "mean" in str(row.get("calibration", "")).split("/") else ""
     if np.isnan(mean):
-        return "n/a"
-    return f"{mean:.{digits}f}" + ("" if np.isnan(spread) else f" ± {spread:.{digits}f}")
+        return "n/a" + dead
+    return f"{mean:.{digits}f}" + ("" if np.isnan(spread) else f" ± {spread:.{digits}f}") + dead
+
+
+def pixel_counts(split_paths):
+    """Pixels of each role per strategy and scan: DataFrame with strategy, scan, train,
+    validation, test, unused (a buffered blocked split can leave a small scan little to train on).
+
+    Args:
+        split_paths: {strategy: split NPZ}.
+    """
+    import pandas as pd
+
+    from .strategies import ROLE_NAMES, load_roles
+
+    rows = []
+    for strategy, path in split_paths.items():
+        for scan, role in load_roles(path).items():
+            counts = {name: int((role == value).sum()) for value, name in ROLE_NAMES.items()}
+            rows.append({"strategy": strategy, "scan": scan, **{k: counts[k] for k in
+                                                               ("train", "validation", "test", "unused")}})
+    return pd.DataFrame(rows, columns=["strategy", "scan", "train", "validation", "test", "unused"])
+
+
+def pixel_counts_markdown(counts):
+    """The pixel counts as a markdown table."""
+    lines = ["## Pixels per strategy and scan", "", "| strategy | scan | train | validation | test | unused |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r.strategy} | {r.scan} | {r.train} | {r.validation} | {r.test} | {r.unused} |"
+              for r in counts.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
 
 
 def training_pixels(split_path):

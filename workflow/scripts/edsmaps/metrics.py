@@ -76,10 +76,13 @@ def score_prediction(pred, labels):
     """Rows (dicts) of every output x prediction kind x reference on the test pixels of ``pred``.
 
     ``labels`` (strategy, variant, scan ...) are copied into every row. No test pixel -> no rows.
+    Calibrated rows of a CNN carry its ``calibration`` choice (identity, linear, or mean: a dead
+    output); other rows an empty string.
     """
     test = pred["role"] == TEST
     if not test.any():
         return []
+    choices = [str(c) for c in pred.get("calibration_choice", [])]
     rows = []
     for kind, key in PREDICTIONS.items():
         for reference in REFERENCES:
@@ -87,13 +90,18 @@ def score_prediction(pred, labels):
                 continue
             for i, element in enumerate(pred["elements"]):
                 rows.append({**labels, "output": element, "prediction": kind, "reference": reference,
-                             "n_pixels": int(test.sum()),
+                             "n_pixels": int(test.sum()), "calibration": _choice(choices, i, kind),
                              **scores(pred[reference][..., i][test], pred[key][..., i][test])})
         haadf_key = "haadf_" + key
         if haadf_key in pred and np.isfinite(pred["haadf"][test]).all():
             rows.append({**labels, "output": "HAADF", "prediction": kind, "reference": "haadf",
-                         "n_pixels": int(test.sum()), **scores(pred["haadf"][test], pred[haadf_key][test])})
+                         "n_pixels": int(test.sum()), "calibration": _choice(choices, len(pred["elements"]), kind),
+                         **scores(pred["haadf"][test], pred[haadf_key][test])})
     return rows
+
+
+def _choice(choices, i, kind):
+    return choices[i] if kind == "calibrated" and i < len(choices) else ""
 
 
 SUMMARY_KEYS = ["strategy", "kind", "variant", "output", "prediction", "reference"]
@@ -116,6 +124,9 @@ def summarise(table):
     summary["mae_seed_std"] = seed_std["mae"]
     summary["n_scans"] = table.groupby(SUMMARY_KEYS, sort=False)["scan"].nunique()
     summary["n_replicates"] = table.groupby(SUMMARY_KEYS, sort=False)["replicate"].nunique()
+    if "calibration" in table:  # the replicates' choices, e.g. "linear" or "linear/mean"
+        summary["calibration"] = table.groupby(SUMMARY_KEYS, sort=False)["calibration"].agg(
+            lambda c: "/".join(sorted(set(c.fillna("").astype(str)) - {""})))
     return summary.reset_index()
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .calibration import apply_calibration, load_calibration
+from .composition import project_composition
 from .prediction_file import read_cache, scan_role, write_prediction
 from .scaling import load_json
 
@@ -39,7 +40,9 @@ def predict_patterns(model, patterns, indices, scaling, batch_size, data_workers
 def predict_scan(model_path, scaling_path, calibration_path, roles_path, cache_path, scan, output_npz, batch_size,
                  backend_settings):
     """Predict every pattern of one cached scan; write maps shaped like the cropped scan
-    (format: :func:`write_prediction`)."""
+    (format: :func:`write_prediction`). Calibrated maps are projected onto possible compositions
+    (fractions >= 0 summing to <= 1, or to 1 with a closure model's "other"; HAADF >= 0), and
+    each output's calibration choice is stored beside them."""
     from .backend import setup_backend
 
     setup_backend(**backend_settings)
@@ -53,10 +56,14 @@ def predict_scan(model_path, scaling_path, calibration_path, roles_path, cache_p
     rows, cols = (int(v) for v in cache["scan_shape"])
     raw = predict_patterns(model, cache["patterns"], np.arange(rows * cols), scaling, batch_size)
     calibrated = apply_calibration(raw, calibration, elements)
-    maps = {"predicted": raw["eds"], "predicted_calibrated": calibrated["eds"]}
+    eds, other = project_composition(calibrated["eds"], closure="other" in raw)
+    maps = {"predicted": raw["eds"], "predicted_calibrated": eds}
     if "other" in raw:
         maps["predicted_other"] = raw["other"]
+        maps["predicted_other_calibrated"] = other
     if "haadf" in raw:
         maps["haadf_predicted"] = raw["haadf"]
-        maps["haadf_predicted_calibrated"] = calibrated["haadf"]
-    write_prediction(output_npz, cache, scan_role(roles_path, scan, (rows, cols)), maps)
+        maps["haadf_predicted_calibrated"] = np.clip(calibrated["haadf"], 0, None)
+    outputs = elements + (["haadf"] if "haadf" in raw else [])
+    choices = np.array([calibration["outputs"][name]["choice"] for name in outputs])
+    write_prediction(output_npz, cache, scan_role(roles_path, scan, (rows, cols)), maps, calibration_choice=choices)

@@ -18,7 +18,7 @@ def scan_role(roles_path, scan, shape):
     return load_roles(roles_path).get(scan, np.full(shape, UNUSED, dtype=np.int8))
 
 
-def write_prediction(output_npz, cache, role, predicted):
+def write_prediction(output_npz, cache, role, predicted, calibration_choice=None):
     """Write per-pixel predictions (dict name -> (N, ...) arrays) as maps beside the cache's truths.
 
     Output NPZ: ``elements``; ``scan_shape``; ``crop_origin``; ``r_pixel_size/units``;
@@ -27,7 +27,8 @@ def write_prediction(output_npz, cache, role, predicted):
     ``haadf_predicted_calibrated`` (rows, cols) when the model has a HAADF head; truths
     ``eds_blurred``, ``eds_unblurred`` (rows, cols, E) and ``haadf`` (rows, cols) (NaN when
     absent); ``role`` (rows, cols) int8 of the strategy's split (0 unused, 1 train,
-    2 validation, 3 test).
+    2 validation, 3 test); ``calibration_choice`` (E[+1],) str, per element (then HAADF), the
+    calibration of a CNN (identity, linear or mean: dead), absent for baselines.
     """
     rows, cols = (int(v) for v in cache["scan_shape"])
     maps = {
@@ -46,5 +47,6 @@ def write_prediction(output_npz, cache, role, predicted):
             r_pixel_size=cache["r_pixel_size"],
             r_pixel_units=cache["r_pixel_units"],
             role=role.astype(np.int8),
+            **({} if calibration_choice is None else {"calibration_choice": np.asarray(calibration_choice)}),
             **maps,
         )

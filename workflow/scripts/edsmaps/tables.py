@@ -3,8 +3,17 @@
 import numpy as np
 
 from .atomic import atomic_output
-from .evaluation import ceiling_rows, comparison_markdown, comparison_table, load_neighbour_maps, neighbour_scan
+from .evaluation import (
+    ceiling_rows,
+    comparison_markdown,
+    comparison_table,
+    load_neighbour_maps,
+    neighbour_scan,
+    pixel_counts,
+    pixel_counts_markdown,
+)
 from .metrics import cross_correlation, load_prediction, pooled_test_pixels, score_prediction, summarise
+from .strategies import TEST
 
 
 def _write_tsv(frame, path):
@@ -17,14 +26,15 @@ def _write_text(text, path):
         tmp.write_text(text)
 
 
-def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, outputs):
+def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, split_paths, outputs):
     """Score every prediction on its test pixels, beside the noise ceilings.
 
     ``predictions``: dicts with strategy, kind, variant, replicate, scan and path;
     ``truth_paths``: scan -> demo truth NPZ (empty for real data); ``cache_paths``: scan ->
     cache NPZ of every scan with EDS, in acquisition order (for scan-to-scan agreement);
-    ``split_kinds``: strategy -> random / blocked / across scans; ``outputs``: paths of
-    metrics, summary, crosscorr, comparison (TSV) and summary_md, comparison_md.
+    ``split_kinds``: strategy -> random / blocked / across scans; ``split_paths``: strategy ->
+    split NPZ (pixels per role); ``outputs``: paths of metrics, summary, crosscorr, comparison,
+    pixels (TSV) and summary_md, comparison_md.
     """
     import pandas as pd
 
@@ -34,7 +44,7 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, outp
         pred = load_prediction(item["path"], truth_paths.get(item["scan"]))
         labels = {k: item[k] for k in ("strategy", "kind", "variant", "replicate", "scan")}
         rows.extend(score_prediction(pred, labels))
-        if (pred["role"] == 3).any() and item["replicate"] == 1:
+        if (pred["role"] == TEST).any() and item["replicate"] == 1:
             groups.setdefault((item["strategy"], item["variant"]), []).append(pred)
         if (item["strategy"], item["scan"]) not in ceilings_done:
             ceilings_done.add((item["strategy"], item["scan"]))
@@ -56,8 +66,10 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, outp
     _write_tsv(summary, outputs["summary"])
     _write_tsv(pd.DataFrame(crosscorr), outputs["crosscorr"])
     _write_tsv(comparison, outputs["comparison"])
+    pixels = pixel_counts(split_paths)
+    _write_tsv(pixels, outputs["pixels"])
     _write_text(markdown_summary(summary), outputs["summary_md"])
-    _write_text(comparison_markdown(comparison), outputs["comparison_md"])
+    _write_text(comparison_markdown(comparison) + "\n" + pixel_counts_markdown(pixels), outputs["comparison_md"])
     return table, summary, comparison
 
 
