@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 TINY_CONFIG = REPO / "tests" / "tiny_config.yaml"
+TINY_SMALL_CONFIG = REPO / "tests" / "tiny_small_config.yaml"
 
 
 def snakemake_command(workdir, *args, overlays=(), config=TINY_CONFIG):
@@ -75,6 +76,15 @@ def tiny_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tiny_run")
     shutil.copytree(REPO / "config", workdir / "config")
     run_snakemake(workdir)
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def tiny_small_run(tmp_path_factory):
+    """One run of the whole workflow on a tiny version of the second demo (128 x 128 patterns,
+    no crop, oxide inside the scan), shared by the tests that check nothing assumes the first."""
+    workdir = tmp_path_factory.mktemp("tiny_small_run")
+    run_snakemake(workdir, config=TINY_SMALL_CONFIG)
     return workdir
 
 

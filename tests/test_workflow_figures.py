@@ -54,7 +54,7 @@ def test_figures_have_the_papers_panels(tiny_run, tmp_path):
 
     results = tiny_run / "results"
     fig1 = figures.training_and_accuracy(results / "models/single/paper/history.csv",
-                                         results / "predictions/single/paper/0033.npz", "raw",
+                                         results / "predictions/single/paper/0033.npz", "raw", "x",
                                          tmp_path / "1.png", tmp_path / "1.pdf")  # fmt: skip
     assert [t.split()[0] for t in fig1["panels"]] == ["A", "B", "C", "D"]
     extrapolation = [results / f"predictions/extrapolate/paper/{s}.npz" for s in ("0034", "0035", "0036")]
@@ -67,20 +67,53 @@ def test_figures_have_the_papers_panels(tiny_run, tmp_path):
     fig4 = figures.cross_correlations(extrapolation, "raw", "x", tmp_path / "4.png", tmp_path / "4.pdf")
     assert [t.split()[0] for t in fig4["panels"]] == ["A", "B", "C"]
     fig8 = figures.calibrated_eds_haadf(results / "predictions/interpolate/paper_haadf/0035.npz",
-                                        results / "cache/0035.npz", [2, 5, 2, 5], "0035",
+                                        results / "cache/0035.npz", [2, 5, 2, 5], "0035", "x",
                                         tmp_path / "8.png", tmp_path / "8.pdf")  # fmt: skip
     assert len(fig8["panels"]) == 6 * 3 + 1 and "0035 HAADF: calibrated" in fig8["panels"]
     with pytest.raises(ValueError, match="region"):
         figures.calibrated_eds_haadf(results / "predictions/interpolate/paper_haadf/0035.npz",
-                                     results / "cache/0035.npz", [2, 50, 2, 5], "0035",
+                                     results / "cache/0035.npz", [2, 50, 2, 5], "0035", "x",
                                      tmp_path / "8.png", tmp_path / "8.pdf")  # fmt: skip
+
+
+def test_figures_show_the_prediction_the_tables_score(tiny_run, tmp_path):
+    """By default a figure plots the calibrated prediction, the one summary.tsv and summary.md
+    score: its bars are the table's numbers, and its title says model, prediction and strategy."""
+    import yaml
+    from conftest import REPO
+    from edsmaps import figures
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    kind = schema["properties"]["figures"]["properties"]["prediction"]["default"]
+    assert kind == "calibrated"
+    paths = [tiny_run / f"results/predictions/extrapolate/paper/{s}.npz" for s in ("0034", "0035", "0036")]
+    plotted = figures.strategy_metrics(paths, kind, "x", tmp_path / "2.png", tmp_path / "2.pdf")["values"]
+    summary = pd.read_csv(tiny_run / "results" / "tables" / "summary.tsv", sep="\t")
+    rows = summary[(summary.kind == "cnn") & (summary.strategy == "extrapolate") & (summary.variant == "paper")
+                   & (summary.prediction == kind) & (summary.reference == "eds_blurred")].set_index("output")  # fmt: skip
+    for element, values in plotted.items():
+        assert values["mae"] == pytest.approx(rows.loc[element, "mae_mean"], rel=1e-4)
+        if np.isfinite(values["pearson_r"]):
+            assert values["pearson_r"] == pytest.approx(rows.loc[element, "pearson_r_mean"], rel=1e-4, abs=1e-6)
+    markdown = (tiny_run / "results" / "tables" / "summary.md").read_text()
+    row = rows.loc["Te"]
+    assert f"| extrapolate | paper | Te | {row['pearson_r_mean']:.2f}" in markdown
+    assert f"{100 * row['mae_mean']:.1f}" in markdown.split("| extrapolate | paper | Te |")[1].split("\n")[0]
+    from PIL import Image
+
+    with Image.open(tiny_run / "results/figures/fig2_extrapolation_metrics.png") as png:
+        title = png.text["Title"]
+    assert title == ("Accuracy: paper CNN, calibrated prediction — "
+                     "strategy extrapolate: trained on 0033, tested on 0034, 0035, 0036")
+    with Image.open(tiny_run / "results/figures/fig1_single_training_and_accuracy.png") as png:
+        assert "strategy single: trained on 0033, tested on held-out pixels of the same scan" in png.text["Title"]
 
 
 def test_one_figure_rebuilds_alone_after_a_plot_setting_changes(tiny_run, tmp_path):
     rerun = tmp_path / "rerun"
     shutil.copytree(tiny_run, rerun)
     target = "results/figures/fig3_maps_extrapolation.png"
-    proc = run_snakemake(rerun, "--dry-run", "--config", "figures={'prediction': 'calibrated'}", "--", target)
+    proc = run_snakemake(rerun, "--dry-run", "--config", "figures={'prediction': 'raw'}", "--", target)
     out = proc.stdout + proc.stderr
     assert "Params have changed" in out
     # Nothing upstream (training, prediction) re-runs: the figure is the only job.

@@ -378,6 +378,20 @@ FIG_INTERPOLATE = FIGURES["interpolation_strategy"]
 FIG_VARIANT = FIGURES["variant"]
 FIG_CALIBRATION = FIGURES["calibration"]
 
+
+def figure_title(
+    subject, strategy, variant=FIG_VARIANT, prediction=FIGURES["prediction"]
+):
+    """A figure's title naming what it shows: model, prediction (raw or calibrated), strategy
+    and its scans, built from the config it plots."""
+    train, test = resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
+    tested = "held-out pixels of the same scan" if train == test else ", ".join(test)
+    return (
+        f"{subject}: {variant} CNN, {prediction} prediction\n"
+        f"strategy {strategy}: trained on {', '.join(train)}, tested on {tested}"
+    )
+
+
 # Figure -> the figures key naming the strategy it shows (None: always drawn). A figure whose
 # strategy the run does not have is skipped.
 FIGURE_STRATEGY_KEYS = {

@@ -22,6 +22,7 @@ if FIG_SINGLE is not None:
             "../../envs/plots.yaml"
         params:
             prediction=FIGURES["prediction"],
+            title=figure_title("Training and accuracy", FIG_SINGLE),
         script:
             "../scripts/plot_training_and_accuracy.py"
 
@@ -47,7 +48,7 @@ if FIG_EXTRAPOLATE is not None:
             "../../envs/plots.yaml"
         params:
             prediction=FIGURES["prediction"],
-            title="Extrapolation: trained on the first scan",
+            title=figure_title("Accuracy", FIG_EXTRAPOLATE),
         script:
             "../scripts/plot_strategy_metrics.py"
 
@@ -73,7 +74,7 @@ if FIG_EXTRAPOLATE is not None:
         params:
             scans=figure_scans(FIGURES["extrapolation_map_scans"]),
             prediction=FIGURES["prediction"],
-            title="Extrapolation: real vs predicted maps",
+            title=figure_title("Real vs predicted maps", FIG_EXTRAPOLATE),
         script:
             "../scripts/plot_composition_maps.py"
 
@@ -96,7 +97,9 @@ if FIG_EXTRAPOLATE is not None:
             "../../envs/plots.yaml"
         params:
             prediction=FIGURES["prediction"],
-            title="Extrapolation: element cross-correlations (test pixels)",
+            title=figure_title(
+                "Element cross-correlations (test pixels)", FIG_EXTRAPOLATE
+            ),
         script:
             "../scripts/plot_cross_correlations.py"
 
@@ -122,7 +125,7 @@ if FIG_INTERPOLATE is not None:
             "../../envs/plots.yaml"
         params:
             prediction=FIGURES["prediction"],
-            title="Interpolation: trained on the first and last scans",
+            title=figure_title("Accuracy", FIG_INTERPOLATE),
         script:
             "../scripts/plot_strategy_metrics.py"
 
@@ -148,7 +151,7 @@ if FIG_INTERPOLATE is not None:
         params:
             scans=figure_scans(FIGURES["interpolation_map_scans"]),
             prediction=FIGURES["prediction"],
-            title="Interpolation: real vs predicted maps",
+            title=figure_title("Real vs predicted maps", FIG_INTERPOLATE),
         script:
             "../scripts/plot_composition_maps.py"
 
@@ -171,7 +174,9 @@ if FIG_INTERPOLATE is not None:
             "../../envs/plots.yaml"
         params:
             prediction=FIGURES["prediction"],
-            title="Interpolation: element cross-correlations (test pixels)",
+            title=figure_title(
+                "Element cross-correlations (test pixels)", FIG_INTERPOLATE
+            ),
         script:
             "../scripts/plot_cross_correlations.py"
 
@@ -199,6 +204,12 @@ rule fig8_calibrated_eds_haadf:
     params:
         region=FIG_CALIBRATION["region"],
         scan=figure_scans([FIG_CALIBRATION["scan"]])[0],
+        title=figure_title(
+            "Raw, calibrated and real maps",
+            FIG_CALIBRATION["strategy"],
+            FIG_CALIBRATION["variant"],
+            "raw and calibrated",
+        ),
     script:
         "../scripts/plot_calibrated_eds_haadf.py"
 

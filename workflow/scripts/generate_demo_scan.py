@@ -14,6 +14,8 @@ generate_demo_scan(
         electrons_per_pattern=demo["electrons_per_pattern"],
         xray_counts_per_pixel=demo["xray_counts_per_pixel"],
         descan_px=demo["descan_px"],
+        oxide_edge=demo["oxide_edge"],
+        oxide_width=demo["oxide_width"],
     ),
     scan_index=snakemake.params.scans.index(snakemake.wildcards.scan),
     diffraction_path=snakemake.output.diffraction,

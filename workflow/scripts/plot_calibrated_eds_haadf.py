@@ -9,6 +9,7 @@ calibrated_eds_haadf(
     cache_path=snakemake.input.cache[0],
     region=snakemake.params.region,
     scan=snakemake.params.scan,
+    title=snakemake.params.title,
     png=snakemake.output.png,
     pdf=snakemake.output.pdf,
 )

@@ -8,6 +8,7 @@ training_and_accuracy(
     history_csv=snakemake.input.history,
     prediction_path=snakemake.input.prediction[0],
     kind=snakemake.params.prediction,
+    title=snakemake.params.title,
     png=snakemake.output.png,
     pdf=snakemake.output.pdf,
 )

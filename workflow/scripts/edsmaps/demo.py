@@ -2,8 +2,9 @@
 
 The sample (composition fields, grains, thickness) is drawn once from ``seed``; every scan is
 that sample at a later time ``t`` in [0, 1]: grains nucleate and grow (beam-induced
-crystallisation), Te is slowly lost and the oxidised band at the bottom grows. Each scan
-then gets its own Poisson noise in diffraction and EDS.
+crystallisation), Te is slowly lost and the oxidised band at the bottom grows (where it
+begins and how sharp its edge is: ``oxide_edge``, ``oxide_width``). Each scan then gets its
+own Poisson noise in diffraction and EDS.
 
 Diffraction physics (per probe position, all in detector pixels):
 - unscattered central disk, weight exp(-thickness * scattering power), scattering power
@@ -48,6 +49,8 @@ class DemoSettings:
     xray_counts_per_pixel: float = 300.0
     descan_px: float = 4.0
     grain_density: float = 0.012  # nuclei per scan pixel over the whole series
+    oxide_edge: float = 0.84  # where the oxidised band begins at t = 0, as a fraction of the rows
+    oxide_width: float = 1.5  # pixels over which the band's edge rises (a wide edge is a gradient)
     haadf_noise: float = 0.02
 
 
@@ -113,8 +116,8 @@ class DemoSample:
             evolving = np.cos(np.pi * t / 2) * a + np.sin(np.pi * t / 2) * b
             return 1 + amplitude * (self.static[el] + 0.35 * evolving)
 
-        band_edge = rows * (0.84 - 0.06 * t)
-        band = _sigmoid((rr - band_edge) / 1.5)
+        band_edge = rows * (self.settings.oxide_edge - 0.06 * t)
+        band = _sigmoid((rr - band_edge) / self.settings.oxide_width)
         weights = {
             "Ge": 0.22 * field("Ge", 0.15) * (1 + 0.06 * t) - 0.04 * crystallinity,
             "Sb": 0.22 * field("Sb", 0.15) + 0.04 * crystallinity,

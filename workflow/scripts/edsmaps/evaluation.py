@@ -110,11 +110,18 @@ def comparison_markdown(comparison):
 
 
 def _cell(row, metric, factor, digits):
-    mean, spread = row[f"{metric}_mean"] * factor, row[f"{metric}_spread"] * factor
-    dead = " †" if "mean" in str(row.get("calibration", "")).split("/") else ""
+    return markdown_cell(row[f"{metric}_mean"], row[f"{metric}_spread"], metric, row.get("calibration", ""))
+
+
+def markdown_cell(mean, spread, metric, calibration=""):
+    """``mean ± spread`` of a metric in the markdown tables' units (MARKDOWN_METRICS), "n/a" when
+    undefined, and " †" when the calibration chose the mean (a dead output)."""
+    _, factor, digits = MARKDOWN_METRICS[metric]
+    dead = " †" if "mean" in str(calibration).split("/") else ""
     if np.isnan(mean):
         return "n/a" + dead
-    return f"{mean:.{digits}f}" + ("" if np.isnan(spread) else f" ± {spread:.{digits}f}") + dead
+    spread_text = "" if np.isnan(spread) else f" ± {spread * factor:.{digits}f}"
+    return f"{mean * factor:.{digits}f}" + spread_text + dead
 
 
 def pixel_counts(split_paths):

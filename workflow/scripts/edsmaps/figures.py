@@ -14,11 +14,12 @@ from .strategies import TEST, TRAIN  # noqa: E402
 
 
 def save_figure(fig, png, pdf, dpi=150):
-    """Write PNG and PDF atomically, close the figure and return the titles of its panels
-    (colour bars excluded) and its suptitle, so callers can check what was drawn."""
+    """Write PNG and PDF atomically (the suptitle also as their Title metadata), close the figure
+    and return the titles of its panels (colour bars excluded) and its suptitle, so callers can
+    check what was drawn."""
     for path in (png, pdf):
         with atomic_output(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={"Title": fig.get_suptitle().replace("\n", " — ")})
     titles = [ax.get_title() for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.axison]
     suptitle = fig.get_suptitle()
     plt.close(fig)
@@ -59,7 +60,7 @@ def _bars(ax, elements, values, ylabel, title):
     ax.set_title(title)
 
 
-def training_and_accuracy(history_csv, prediction_path, kind, png, pdf):
+def training_and_accuracy(history_csv, prediction_path, kind, title, png, pdf):
     """Fig. 1: A loss curves, B actual vs predicted (test pixels), C Pearson r, D percent error."""
     import pandas as pd
 
@@ -87,13 +88,16 @@ def training_and_accuracy(history_csv, prediction_path, kind, png, pdf):
     elements = list(per)
     _bars(axes[1, 0], elements, [per[e]["pearson_r"] for e in elements], "Pearson r", "C  correlation")
     _bars(axes[1, 1], elements, [per[e]["percent_error"] for e in elements], "error (%)", "D  100 x MAE / mean")
-    fig.suptitle("Single-scan strategy: training and accuracy")
+    fig.suptitle(title)
     fig.tight_layout()
     return save_figure(fig, png, pdf)
 
 
 def strategy_metrics(prediction_paths, kind, title, png, pdf):
-    """Figs. 2 and 5: Pearson r and MAE per element, mean +- std over the test scans."""
+    """Figs. 2 and 5: Pearson r and MAE per element, mean +- std over the test scans.
+
+    Returns save_figure's dict plus ``values``: {element: {"pearson_r", "mae"}} as plotted (means
+    over the test scans, the numbers ``summary.tsv`` holds for the same prediction)."""
     predictions = [load_prediction(p) for p in prediction_paths]
     per = _per_scan_scores(predictions, kind)
     elements = list(per)
@@ -103,7 +107,8 @@ def strategy_metrics(prediction_paths, kind, title, png, pdf):
     _bars(axes[1], elements, [per[e]["mae"] for e in elements], "MAE (atomic fraction)", "B  mean absolute error")
     fig.suptitle(title)
     fig.tight_layout()
-    return save_figure(fig, png, pdf)
+    values = {e: {m: float(np.nanmean(per[e][m])) for m in ("pearson_r", "mae")} for e in elements}
+    return {**save_figure(fig, png, pdf), "values": values}
 
 
 def composition_maps(prediction_paths, scans, kind, title, png, pdf):
@@ -154,7 +159,7 @@ def cross_correlations(prediction_paths, kind, title, png, pdf):
     return save_figure(fig, png, pdf)
 
 
-def calibrated_eds_haadf(prediction_path, cache_path, region, scan, png, pdf):
+def calibrated_eds_haadf(prediction_path, cache_path, region, scan, title, png, pdf):
     """Fig. 8: raw CNN, calibrated and real EDS + HAADF for one scan, and the mean diffraction
     pattern of ``region`` = [row0, row1, col0, col1) (cropped-scan pixels, from the cache)."""
     pred = load_prediction(prediction_path)
@@ -194,7 +199,7 @@ def calibrated_eds_haadf(prediction_path, cache_path, region, scan, png, pdf):
     ax.set_title(f"B  mean pattern of region\nrows {r0}-{r1}, cols {c0}-{c1} (log)", fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.suptitle("A  CNN with HAADF output: raw, linearly calibrated and real maps")
+    fig.suptitle("A  " + title)
     fig.tight_layout()
     return save_figure(fig, png, pdf)
 

@@ -8,7 +8,9 @@ show whole maps.
 
 A scan both trained and tested is split ``random`` (the paper: pixels drawn at random, so a
 test pixel's blurred label overlaps its training neighbours') or ``blocked`` (whole blocks
-held out, with a buffer of unused pixels at least the blur radius wide around them).
+held out, with a buffer of unused pixels at least the blur radius wide around them). A scan
+only trained on gives validation blocks spread over the whole scan, buffered the same way, so
+validation sees the compositions training sees (a stripe of rows is one region of the sample).
 """
 
 import numpy as np
@@ -24,12 +26,6 @@ def _random_pick(indices, fraction, seed):
 
     keep, picked = train_test_split(indices, test_size=fraction, random_state=seed)
     return np.sort(keep), np.sort(picked)
-
-
-def stripe_rows(n_rows, fraction):
-    """Last rows of a scan forming a contiguous stripe of ``fraction`` of it (at least one row)."""
-    n = max(1, int(round(n_rows * fraction)))
-    return np.arange(n_rows - n, n_rows)
 
 
 def random_roles(shape, test_fraction, val_fraction, seed):
@@ -52,6 +48,15 @@ def _near(mask, buffer):
     return binary_dilation(mask, structure=np.ones((2 * buffer + 1,) * 2, dtype=bool))
 
 
+def block_index(shape, grid):
+    """Block number (rows, cols) int of every pixel when ``shape`` is cut into a ``grid`` (rows,
+    cols) of near-equal blocks, numbered row-major."""
+    rows, cols = shape
+    row_block = np.searchsorted(np.linspace(0, rows, grid[0] + 1)[1:-1], np.arange(rows), side="right")
+    col_block = np.searchsorted(np.linspace(0, cols, grid[1] + 1)[1:-1], np.arange(cols), side="right")
+    return row_block[:, None] * grid[1] + col_block[None, :]
+
+
 def blocked_roles(shape, test_fraction, val_fraction, block_grid, buffer, seed):
     """Hold out whole blocks: the scan is cut into a ``block_grid`` (rows, cols) of blocks,
     ``test_fraction`` of them (at least one) are test and ``val_fraction`` of the rest
@@ -61,9 +66,7 @@ def blocked_roles(shape, test_fraction, val_fraction, block_grid, buffer, seed):
     """
     rows, cols = shape
     grid_rows, grid_cols = min(block_grid[0], rows), min(block_grid[1], cols)
-    row_block = np.searchsorted(np.linspace(0, rows, grid_rows + 1)[1:-1], np.arange(rows), side="right")
-    col_block = np.searchsorted(np.linspace(0, cols, grid_cols + 1)[1:-1], np.arange(cols), side="right")
-    block = row_block[:, None] * grid_cols + col_block[None, :]
+    block = block_index(shape, (grid_rows, grid_cols))
     n_blocks = grid_rows * grid_cols
     n_test = max(1, int(round(test_fraction * n_blocks)))
     n_val = max(1, int(round(val_fraction * (n_blocks - n_test))))
@@ -79,6 +82,49 @@ def blocked_roles(shape, test_fraction, val_fraction, block_grid, buffer, seed):
     if not (role == TRAIN).any() or not (role == VALIDATION).any():
         raise ValueError(f"a {buffer}-pixel buffer around the held-out blocks of a {rows}x{cols} scan leaves no "
                          "training or validation pixel; use a coarser block_grid or a larger crop")
+    return role
+
+
+def validation_block_side(block, buffer):
+    """Side (pixels) of a training scan's validation blocks: ``block``, or twice the buffer (at
+    least 4) so the buffer costs about as many training pixels as validation takes."""
+    return block if block else max(4, 2 * buffer)
+
+
+def spread_validation_roles(shape, val_fraction, block, buffer, seed):
+    """Roles of a scan only trained on: validation blocks spread over the whole scan.
+
+    The scan is cut into blocks of about ``block`` pixels a side (:func:`validation_block_side`);
+    the blocks, in serpentine order, form ``n`` consecutive groups (``n`` = ``val_fraction`` of
+    the blocks, at least one) and one block of each group, drawn with ``seed``, is validation.
+    Every part of the scan (and so, on a sample whose composition changes across it, every
+    composition) is near some validation block. Training pixels within ``buffer`` (Chebyshev)
+    of a validation pixel are unused, as in :func:`blocked_roles`.
+
+    Returns:
+        (rows, cols) int8 of TRAIN/VALIDATION/UNUSED.
+    Raises:
+        ValueError: the scan is too small to keep training pixels beside a buffered block.
+    """
+    rows, cols = shape
+    side = validation_block_side(block, buffer)
+    grid = [max(1, rows // side), max(1, cols // side)]
+    if grid[0] * grid[1] == 1:
+        grid[int(cols > rows)] = min(2, max(rows, cols))
+    blocks = block_index(shape, grid)
+    n_blocks = grid[0] * grid[1]
+    n_val = min(n_blocks - 1, max(1, int(round(val_fraction * n_blocks))))
+    serpentine = np.arange(n_blocks).reshape(grid)
+    serpentine[1::2] = serpentine[1::2, ::-1].copy()
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(group) for group in np.array_split(serpentine.ravel(), n_val)] if n_val else []
+    role = np.full(shape, TRAIN, dtype=np.int8)
+    role[np.isin(blocks, picked)] = VALIDATION
+    role[_near(role == VALIDATION, buffer) & (role == TRAIN)] = UNUSED
+    if not (role == TRAIN).any() or not (role == VALIDATION).any():
+        raise ValueError(f"a {rows}x{cols} training scan cannot hold {side}-pixel validation blocks with a "
+                         f"{buffer}-pixel buffer and keep training pixels; set the strategy's validation_block "
+                         "or buffer smaller, or crop less")
     return role
 
 
@@ -101,7 +147,9 @@ def pixel_roles(strategy, scans, scan_shapes, split_seed=42):
     A scan both trained and tested (``single``) is split ``random`` (default) or ``blocked``
     (see :func:`blocked_roles`; ``block_grid``, ``buffer``) with ``test_fraction`` and
     ``validation_fraction``, seeded by ``split_seed`` (the paper's 42). A training-only scan
-    gives a contiguous stripe of rows to validation. Test scans are test everywhere.
+    gives ``validation_fraction`` of its blocks to validation, spread over it
+    (:func:`spread_validation_roles`; ``validation_block``, ``buffer``), drawn with
+    (``split_seed``, its position among the training scans). Test scans are test everywhere.
     Validation never touches a test pixel, so early stopping and calibration never see test
     data. ``train_fraction`` < 1 then keeps only that share of the training pixels (the
     learning curve).
@@ -119,8 +167,8 @@ def pixel_roles(strategy, scans, scan_shapes, split_seed=42):
             else:
                 role = random_roles((rows, cols), test_fraction, val_fraction, split_seed)
         elif scan in train:
-            role = np.full((rows, cols), TRAIN, dtype=np.int8)
-            role[stripe_rows(rows, val_fraction)] = VALIDATION
+            role = spread_validation_roles((rows, cols), val_fraction, strategy.get("validation_block"),
+                                           strategy.get("buffer", 0), [split_seed, train.index(scan)])
         else:
             role = np.full((rows, cols), TEST, dtype=np.int8)
         if scan in train and strategy.get("train_fraction", 1.0) < 1.0:

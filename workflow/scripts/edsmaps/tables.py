@@ -8,6 +8,7 @@ from .evaluation import (
     comparison_markdown,
     comparison_table,
     load_neighbour_maps,
+    markdown_cell,
     neighbour_scan,
     pixel_counts,
     pixel_counts_markdown,
@@ -74,21 +75,23 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, spli
 
 
 def markdown_summary(summary):
-    """Pearson r (mean +- std over test scans) of calibrated predictions against the blurred EDS."""
+    """Pearson r and MAE (mean +- std over test scans) of calibrated CNN predictions against the
+    blurred EDS, in the units and with the marks of ``comparison.md``."""
     chosen = summary[(summary["prediction"] == "calibrated") & (summary["reference"] == "eds_blurred")
                      & (summary["kind"] == "cnn")]
     lines = [
         "# Prediction accuracy on test pixels",
         "",
-        "Pearson r and MAE (atomic fraction) of calibrated predictions against the blurred EDS maps,",
-        "mean ± std over test scans. Full tables: `metrics.tsv` (one row per measurement), `summary.tsv`.",
+        "Pearson r and MAE in at.% of calibrated CNN predictions against the blurred EDS maps, mean ± std",
+        "over test scans. † dead output (its calibration chose the validation mean); n/a: undefined (a",
+        "constant map). Baselines and ceilings: `comparison.md`. Full tables: `metrics.tsv`, `summary.tsv`.",
         "",
-        "| strategy | variant | output | Pearson r | MAE | scans |",
+        "| strategy | variant | output | Pearson r | MAE in at.% | scans |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for _, row in chosen.iterrows():
-        std_r = "" if np.isnan(row["pearson_r_std"]) else f" ± {row['pearson_r_std']:.2f}"
-        std_mae = "" if np.isnan(row["mae_std"]) else f" ± {row['mae_std']:.4f}"
-        lines.append(f"| {row['strategy']} | {row['variant']} | {row['output']} | {row['pearson_r_mean']:.2f}{std_r} "
-                     f"| {row['mae_mean']:.4f}{std_mae} | {row['n_scans']} |")
+        calibration = row.get("calibration", "")
+        r = markdown_cell(row["pearson_r_mean"], row["pearson_r_std"], "pearson_r", calibration)
+        mae = markdown_cell(row["mae_mean"], row["mae_std"], "mae", calibration)
+        lines.append(f"| {row['strategy']} | {row['variant']} | {row['output']} | {r} | {mae} | {row['n_scans']} |")
     return "\n".join(lines) + "\n"
