@@ -47,7 +47,7 @@ def test_input_too_small_is_refused_with_the_minimum():
 def test_closure_adds_an_other_output_that_completes_the_composition():
     import numpy as np
 
-    from edsmaps.prediction import predict_patterns
+    from edsmaps.inference import predict_patterns
     from edsmaps.training import with_other
 
     eds = np.array([[0.2, 0.3], [0.6, 0.5]], dtype=np.float32)

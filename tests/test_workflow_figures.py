@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from conftest import run_snakemake
 
+from edsmaps.strategies import TEST, TRAIN, UNUSED
+
 FIGURES = [
     "fig1_single_training_and_accuracy", "fig2_extrapolation_metrics", "fig3_maps_extrapolation",
     "fig4_crosscorr_extrapolation", "fig5_interpolation_metrics", "fig6_maps_interpolation",
@@ -157,7 +159,7 @@ def test_comparison_puts_cnn_baselines_and_ceilings_side_by_side(tiny_run):
     # The blocked split leaves a buffer: fewer test pixels than pixels not trained on.
     with np.load(tiny_run / "results" / "splits" / "single_blocked.npz") as split:
         role = split["0033"]
-    assert (role == 0).any() and (role == 3).sum() == 12  # one 4 x 3 block of the 8 x 9 scan
+    assert (role == UNUSED).any() and (role == TEST).sum() == 12  # one 4 x 3 block of the 8 x 9 scan
     constant = comparison[(comparison.variant == "constant") & (comparison.reference == "eds_blurred")]
     assert constant["pearson_r_mean"].isna().all() and (constant["mae_mean"] > 0).all()
     markdown = (tiny_run / "results" / "tables" / "comparison.md").read_text()
@@ -185,6 +187,6 @@ def test_learning_curve_target_scores_nested_training_subsets(tiny_run):
     assert set(zip(curve["kind"], curve["variant"])) == {("cnn", "paper"), ("baseline", "pca_ridge")}
     pixels = curve.groupby("fraction")["n_train_pixels"].first()
     with np.load(tiny_run / "results" / "splits" / "single_blocked.npz") as split:
-        assert pixels[1.0] == (split["0033"] == 1).sum()
+        assert pixels[1.0] == (split["0033"] == TRAIN).sum()
     assert pixels[0.5] == round(0.5 * pixels[1.0])
     assert (tiny_run / "results" / "figures" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from conftest import run_snakemake
 
+from edsmaps.strategies import TEST, UNUSED, VALIDATION
+
 STRATEGY_SCANS = {
     "single": ["0033"],
     "single_blocked": ["0033"],
@@ -42,7 +44,7 @@ def test_models_carry_history_scaling_calibration_and_provenance(tiny_run, strat
     # Calibration is fitted on exactly the validation pixels of the training scans.
     training = ["0033", "0036"] if strategy == "interpolate" else ["0033"]
     with np.load(tiny_run / "results" / "splits" / f"{strategy}.npz") as split:
-        assert calibration["n_pixels"] == sum(int((split[s] == 2).sum()) for s in training) > 0
+        assert calibration["n_pixels"] == sum(int((split[s] == VALIDATION).sum()) for s in training) > 0
 
 @pytest.mark.parametrize("strategy", list(STRATEGY_SCANS))
 def test_every_scan_of_a_strategy_is_predicted_with_its_role_mask(tiny_run, strategy):
@@ -79,8 +81,8 @@ def test_every_scan_of_a_strategy_is_predicted_with_its_role_mask(tiny_run, stra
         role = roles["0033"]
         assert {1, 2, 3} == set(np.unique(role))
     elif strategy == "interpolate":
-        assert (roles["0034"] == 3).all() and (roles["0035"] == 3).all()
-        assert not (roles["0033"] == 3).any() and not (roles["0036"] == 3).any()
+        assert (roles["0034"] == TEST).all() and (roles["0035"] == TEST).all()
+        assert not (roles["0033"] == TEST).any() and not (roles["0036"] == TEST).any()
 
 
 def test_deterministic_training_reproduces_predictions(tiny_run, tmp_path):
@@ -99,7 +101,7 @@ def test_scans_without_eds_are_predicted_and_exported_as_maps(tiny_run, variant)
     import tifffile
 
     with np.load(tiny_run / "results" / "predictions" / "interpolate" / variant / "0037.npz") as pred:
-        assert (pred["role"] == 0).all() and np.isnan(pred["eds_blurred"]).all()
+        assert (pred["role"] == UNUSED).all() and np.isnan(pred["eds_blurred"]).all()
         calibrated = pred["predicted_calibrated"]
     folder = tiny_run / "results" / "predicted_maps" / "interpolate" / variant / "0037"
     names = ELEMENTS + (["HAADF"] if variant == "paper_haadf" else [])

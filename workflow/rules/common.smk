@@ -20,8 +20,9 @@ from edsmaps.plan import (
     default_variants,
     resolve_scans,
     run_baselines,
+    split_settings,
 )
-from edsmaps.plan import strategy_scans as resolve_strategy
+from edsmaps.plan import strategy_scans as resolve_strategy  # (training, test) scans
 
 SCHEMA = "../schemas/config.schema.yaml"
 
@@ -171,14 +172,10 @@ def blur_radius():
     return 0 if cache["blur_method"] == "none" else cache["blur_kernel"] // 2
 
 
-def with_buffer(settings):
-    """A strategy's settings with a null buffer replaced by the blur radius."""
-    buffer = settings.get("buffer")
-    return {**settings, "buffer": blur_radius() if buffer is None else buffer}
-
-
 STRATEGIES = list(config["strategies"])
-STRATEGY_SETTINGS = {name: with_buffer(s) for name, s in config["strategies"].items()}
+STRATEGY_SETTINGS = {
+    name: split_settings(s, blur_radius()) for name, s in config["strategies"].items()
+}
 LEARNING_CURVE = config["learning_curve"]
 
 
@@ -209,7 +206,7 @@ CNN_MODELS = {
 
 wildcard_constraints:
     strategy="|".join(re.escape(s) for s in STRATEGY_SETTINGS),
-    variant="|".join(re.escape(v) for v in CNN_MODELS),
+    model="|".join(re.escape(m) for m in CNN_MODELS),
     baseline="|".join(BASELINES) if BASELINES else "(?!)",
 
 
@@ -221,7 +218,7 @@ def training_scans(strategy):
     return resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)[0]
 
 
-def strategy_scans(strategy):
+def scans_of_strategy(strategy):
     """Training and test scans of a strategy, in acquisition order: every one is predicted."""
     train, test = resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
     return [s for s in SCANS if s in train or s in test]
@@ -263,7 +260,7 @@ def all_predictions():
         f"results/predictions/{strategy}/{model}/{scan}.npz"
         for strategy in STRATEGIES
         for model in CNN_MODELS
-        for scan in strategy_scans(strategy) + PREDICT_ONLY
+        for scan in scans_of_strategy(strategy) + PREDICT_ONLY
     ]
     baselines = [
         item["path"] for item in scored_predictions() if item["kind"] == "baseline"
@@ -273,9 +270,9 @@ def all_predictions():
 
 def all_exported_maps():
     return expand(
-        "results/predicted_maps/{strategy}/{variant}/{scan}",
+        "results/predicted_maps/{strategy}/{model}/{scan}",
         strategy=STRATEGIES,
-        variant=VARIANTS,
+        model=VARIANTS,
         scan=PREDICT_ONLY,
     )
 
@@ -316,8 +313,8 @@ def scored_predictions(strategies=STRATEGIES, models=None):
         for model, labels in model_labels()
         if models is None or model in models
         for scan, path in zip(
-            strategy_scans(strategy),
-            prediction_files(strategy, model, strategy_scans(strategy)),
+            scans_of_strategy(strategy),
+            prediction_files(strategy, model, scans_of_strategy(strategy)),
         )
     ]
 
@@ -392,22 +389,96 @@ def figure_title(
     )
 
 
-# Figure -> the figures key naming the strategy it shows (None: always drawn). A figure whose
-# strategy the run does not have is skipped.
-FIGURE_STRATEGY_KEYS = {
-    "fig1_single_training_and_accuracy": "single_strategy",
-    "fig2_extrapolation_metrics": "extrapolation_strategy",
-    "fig3_maps_extrapolation": "extrapolation_strategy",
-    "fig4_crosscorr_extrapolation": "extrapolation_strategy",
-    "fig5_interpolation_metrics": "interpolation_strategy",
-    "fig6_maps_interpolation": "interpolation_strategy",
-    "fig7_crosscorr_interpolation": "interpolation_strategy",
-    "fig8_calibrated_eds_haadf": None,
-    "fig9_eds_blur_comparison": None,
-    "fig10_workflow": None,
-}
-ALL_FIGURES = [
-    figure
-    for figure, key in FIGURE_STRATEGY_KEYS.items()
-    if key is None or FIGURES[key] is not None
-]
+def figure(function, input, **arguments):
+    """One entry of FIGURE_TABLE: the drawing function (``module.function`` in edsmaps), its
+    input files and its other arguments, each named as the function's parameter."""
+    return {"function": function, "input": input, "arguments": arguments}
+
+
+def figure_table():
+    """The figures this run draws, by file name. Each is drawn by one function; a figure of a
+    strategy the run does not have is left out. A new figure is a function in
+    ``edsmaps/figures.py``, an entry here and a caption ``workflow/report/{name}.rst``.
+    """
+    kind = FIGURES["prediction"]
+    table = {}
+    if FIG_SINGLE is not None:
+        table["fig1_single_training_and_accuracy"] = figure(
+            "figures.training_and_accuracy",
+            {
+                "history_csv": model_file(FIG_SINGLE, FIG_VARIANT, "history.csv"),
+                "prediction_path": prediction_files(
+                    FIG_SINGLE, FIG_VARIANT, test_scans(FIG_SINGLE)[:1]
+                )[0],
+            },
+            kind=kind,
+            title=figure_title("Training and accuracy", FIG_SINGLE),
+        )
+    for strategy, name, numbers in (
+        (FIG_EXTRAPOLATE, "extrapolation", (2, 3, 4)),
+        (FIG_INTERPOLATE, "interpolation", (5, 6, 7)),
+    ):
+        if strategy is None:
+            continue
+        tested = prediction_files(strategy, FIG_VARIANT, test_scans(strategy))
+        shown = figure_scans(FIGURES[f"{name}_map_scans"])
+        table[f"fig{numbers[0]}_{name}_metrics"] = figure(
+            "figures.strategy_metrics",
+            {"prediction_paths": tested},
+            kind=kind,
+            title=figure_title("Accuracy", strategy),
+        )
+        table[f"fig{numbers[1]}_maps_{name}"] = figure(
+            "figures.composition_maps",
+            {"prediction_paths": prediction_files(strategy, FIG_VARIANT, shown)},
+            scans=shown,
+            kind=kind,
+            title=figure_title("Real vs predicted maps", strategy),
+        )
+        table[f"fig{numbers[2]}_crosscorr_{name}"] = figure(
+            "figures.cross_correlations",
+            {"prediction_paths": tested},
+            kind=kind,
+            title=figure_title("Element cross-correlations (test pixels)", strategy),
+        )
+    calibration_scan = figure_scans([FIG_CALIBRATION["scan"]])[0]
+    table["fig8_calibrated_eds_haadf"] = figure(
+        "figures.calibrated_eds_haadf",
+        {
+            "prediction_path": prediction_files(
+                FIG_CALIBRATION["strategy"],
+                FIG_CALIBRATION["variant"],
+                [calibration_scan],
+            )[0],
+            "cache_path": cache_files([calibration_scan])[0],
+        },
+        region=FIG_CALIBRATION["region"],
+        scan=calibration_scan,
+        title=figure_title(
+            "Raw, calibrated and real maps",
+            FIG_CALIBRATION["strategy"],
+            FIG_CALIBRATION["variant"],
+            "raw and calibrated",
+        ),
+    )
+    blur_scan = figure_scans([FIGURES["blur_scan"]])[0]
+    table["fig9_eds_blur_comparison"] = figure(
+        "figures.blur_comparison",
+        {"eds_paths": eds_files_of(blur_scan)},
+        elements=ELEMENTS,
+        scan_shape=config["scan_shape"],
+        eds_unit=config["data"]["eds_unit"],
+        blur=config["cache"],
+        scan=blur_scan,
+    )
+    table["fig10_workflow"] = figure(
+        "rulegraph.draw_rule_graph",
+        {},
+        snakefile=workflow.main_snakefile,
+        configfiles=list(workflow.configfiles),
+    )
+    return table
+
+
+FIGURE_TABLE = figure_table()
+ALL_FIGURES = list(FIGURE_TABLE)

@@ -1,6 +1,6 @@
 rule split_strategy:
     input:
-        caches=lambda wc: cache_files(strategy_scans(wc.strategy)),
+        caches=lambda wc: cache_files(scans_of_strategy(wc.strategy)),
     output:
         split="results/splits/{strategy}.npz",
     log:
@@ -9,7 +9,7 @@ rule split_strategy:
         "../../envs/train.yaml"
     params:
         strategy=lambda wc: STRATEGY_SETTINGS[wc.strategy],
-        scans=lambda wc: strategy_scans(wc.strategy),
+        scans=lambda wc: scans_of_strategy(wc.strategy),
         all_scans=SCANS,
     script:
         "../scripts/split_strategy.py"
@@ -20,14 +20,14 @@ rule train_model:
         caches=lambda wc: cache_files(training_scans(wc.strategy)),
         split="results/splits/{strategy}.npz",
     output:
-        model="results/models/{strategy}/{variant}/model.keras",
-        history="results/models/{strategy}/{variant}/history.csv",
-        scaling="results/models/{strategy}/{variant}/input_scaling.json",
-        manifest="results/models/{strategy}/{variant}/manifest.json",
+        model="results/models/{strategy}/{model}/model.keras",
+        history="results/models/{strategy}/{model}/history.csv",
+        scaling="results/models/{strategy}/{model}/input_scaling.json",
+        manifest="results/models/{strategy}/{model}/manifest.json",
     log:
-        "logs/train_model/{strategy}/{variant}.log",
+        "logs/train_model/{strategy}/{model}.log",
     benchmark:
-        "benchmarks/train_model/{strategy}/{variant}.tsv"
+        "benchmarks/train_model/{strategy}/{model}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: 8
@@ -37,27 +37,27 @@ rule train_model:
         runtime=240,
     params:
         scans=lambda wc: training_scans(wc.strategy),
-        training=lambda wc: training_settings(wc.variant),
-        model=lambda wc: model_settings(wc.variant),
-        tensorboard_dir=lambda wc: f"results/models/{wc.strategy}/{wc.variant}/tensorboard",
+        training=lambda wc: training_settings(wc.model),
+        model=lambda wc: model_settings(wc.model),
+        tensorboard_dir=lambda wc: f"results/models/{wc.strategy}/{wc.model}/tensorboard",
         # Not an output: Snakemake deletes a failed job's outputs, the checkpoints must survive.
-        resume_dir=lambda wc: f"results/checkpoints/{wc.strategy}/{wc.variant}",
+        resume_dir=lambda wc: f"results/checkpoints/{wc.strategy}/{wc.model}",
     script:
         "../scripts/train_model.py"
 
 
 rule calibrate_model:
     input:
-        model="results/models/{strategy}/{variant}/model.keras",
-        scaling="results/models/{strategy}/{variant}/input_scaling.json",
+        model="results/models/{strategy}/{model}/model.keras",
+        scaling="results/models/{strategy}/{model}/input_scaling.json",
         split="results/splits/{strategy}.npz",
         caches=lambda wc: cache_files(training_scans(wc.strategy)),
     output:
-        calibration="results/models/{strategy}/{variant}/calibration.json",
+        calibration="results/models/{strategy}/{model}/calibration.json",
     log:
-        "logs/calibrate_model/{strategy}/{variant}.log",
+        "logs/calibrate_model/{strategy}/{model}.log",
     benchmark:
-        "benchmarks/calibrate_model/{strategy}/{variant}.tsv"
+        "benchmarks/calibrate_model/{strategy}/{model}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: 1
@@ -73,17 +73,17 @@ rule calibrate_model:
 
 rule predict_scan:
     input:
-        model="results/models/{strategy}/{variant}/model.keras",
-        scaling="results/models/{strategy}/{variant}/input_scaling.json",
-        calibration="results/models/{strategy}/{variant}/calibration.json",
+        model="results/models/{strategy}/{model}/model.keras",
+        scaling="results/models/{strategy}/{model}/input_scaling.json",
+        calibration="results/models/{strategy}/{model}/calibration.json",
         split="results/splits/{strategy}.npz",
         cache="results/cache/{scan}.npz",
     output:
-        predictions="results/predictions/{strategy}/{variant}/{scan}.npz",
+        predictions="results/predictions/{strategy}/{model}/{scan}.npz",
     log:
-        "logs/predict_scan/{strategy}/{variant}/{scan}.log",
+        "logs/predict_scan/{strategy}/{model}/{scan}.log",
     benchmark:
-        "benchmarks/predict_scan/{strategy}/{variant}/{scan}.tsv"
+        "benchmarks/predict_scan/{strategy}/{model}/{scan}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: 1
@@ -98,11 +98,11 @@ rule predict_scan:
 
 rule export_predicted_maps:
     input:
-        predictions="results/predictions/{strategy}/{variant}/{scan}.npz",
+        predictions="results/predictions/{strategy}/{model}/{scan}.npz",
     output:
-        maps=directory("results/predicted_maps/{strategy}/{variant}/{scan}"),
+        maps=directory("results/predicted_maps/{strategy}/{model}/{scan}"),
     log:
-        "logs/export_predicted_maps/{strategy}/{variant}/{scan}.log",
+        "logs/export_predicted_maps/{strategy}/{model}/{scan}.log",
     conda:
         "../../envs/preprocess.yaml"
     params:

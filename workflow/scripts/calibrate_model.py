@@ -7,7 +7,7 @@ from edsmaps.calibration import calibrate_model
 calibrate_model(
     model_path=snakemake.input.model,
     scaling_path=snakemake.input.scaling,
-    roles_path=snakemake.input.split,
+    split_path=snakemake.input.split,
     cache_paths=dict(zip(snakemake.params.scans, snakemake.input.caches)),
     output_json=snakemake.output.calibration,
     batch_size=snakemake.params.batch_size,

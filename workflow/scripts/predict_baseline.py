@@ -6,7 +6,7 @@ from edsmaps.baselines import predict_scan_baseline
 
 predict_scan_baseline(
     baseline_path=snakemake.input.baseline,
-    roles_path=snakemake.input.split,
+    split_path=snakemake.input.split,
     cache_path=snakemake.input.cache,
     scan=snakemake.wildcards.scan,
     output_npz=snakemake.output.predictions,

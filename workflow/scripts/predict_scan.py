@@ -8,7 +8,7 @@ predict_scan(
     model_path=snakemake.input.model,
     scaling_path=snakemake.input.scaling,
     calibration_path=snakemake.input.calibration,
-    roles_path=snakemake.input.split,
+    split_path=snakemake.input.split,
     cache_path=snakemake.input.cache,
     scan=snakemake.wildcards.scan,
     output_npz=snakemake.output.predictions,

@@ -7,7 +7,7 @@ from edsmaps.training import TrainingSettings, train_variant
 
 train_variant(
     cache_paths=dict(zip(snakemake.params.scans, snakemake.input.caches)),
-    roles_path=snakemake.input.split,
+    split_path=snakemake.input.split,
     settings=TrainingSettings(**snakemake.params.training),
     model_settings=ModelSettings(**snakemake.params.model),
     model_path=snakemake.output.model,

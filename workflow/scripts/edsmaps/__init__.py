@@ -2,4 +2,19 @@
 
 The logic behind every workflow step; the scripts in ``workflow/scripts`` only unpack
 Snakemake's inputs and call into these modules.
+
+Layers, lowest first. A module imports from its own layer or lower ones only, never a private
+name of another module, and no two modules import each other (``tests/test_layers.py`` reads
+this list):
+
+1. foundation: atomic, logs, plan, demo_files, config_checks, provenance, backend, resume
+2. io: rawio, cacheset, strategies, prediction_file, input_checks, export, demo
+3. preprocessing: centering, scan_order, conversion, blur, caching, scaling, data
+4. model: model, composition, training, inference, calibration, prediction, baselines
+5. evaluation: metrics, evaluation, tables
+6. figures: figures, rulegraph
+7. tools: benchmark
+
+``plan``, ``config_checks`` and ``demo_files`` are read while Snakemake parses the workflow and
+import the standard library only.
 """

@@ -1,6 +1,7 @@
 """Write outputs atomically so a failed or killed job never leaves a file that looks complete."""
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -20,3 +21,10 @@ def atomic_output(path):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def write_json(path, payload):
+    """Write ``payload`` as indented JSON atomically; values JSON does not know (paths, numpy
+    scalars) are written as their text."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")

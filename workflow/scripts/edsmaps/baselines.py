@@ -104,12 +104,25 @@ def fit_ridge(x_train, y_train, x_val, y_val, alphas):
             "intercept": np.atleast_1d(fit.intercept_).astype(np.float64), "alpha": float(alpha)}
 
 
-def fit_baseline(kind, cache_paths, roles_path, output_npz, n_rings=8, pca_components=30, pca_bin=2, seed=42,
+def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_components=30, pca_bin=2, seed=42,
                  max_pca_pixels=4000):
-    """Fit one baseline on the TRAIN pixels of a strategy (alpha on VALIDATION) and save it."""
+    """Fit one baseline on the TRAIN pixels of a strategy (ridge alpha chosen on VALIDATION) and save it.
+
+    Args:
+        kind: one of BASELINES.
+        cache_paths: {scan: cache NPZ} of the strategy's training scans.
+        split_path: the strategy's split NPZ (pixel roles).
+        output_npz: the fitted baseline (its parameters, arrays).
+        n_rings: virtual detectors of ``virtual_ridge`` (a disk, then annuli).
+        pca_components, pca_bin, max_pca_pixels: ``pca_ridge``'s components, detector binning and
+            the most training patterns its PCA is fitted on.
+        seed: seed of the PCA's pixel subsample.
+    Raises:
+        ValueError: unknown kind, or ``haadf_linear`` without HAADF maps.
+    """
     if kind not in BASELINES:
         raise ValueError(f"unknown baseline '{kind}'; choose from {BASELINES}")
-    roles = load_roles(roles_path)
+    roles = load_roles(split_path)
     caches = CacheSet(cache_paths)
     train, val = caches.pixels(roles, [TRAIN]), caches.pixels(roles, [VALIDATION])
     params = {"kind": np.array(kind), "elements": np.array(caches.elements)}
@@ -160,10 +173,19 @@ def predict_baseline(params, patterns, haadf, divisor):
     return (z @ params["coef"].T + params["intercept"]).astype(np.float32)
 
 
-def predict_scan_baseline(baseline_path, roles_path, cache_path, scan, output_npz):
+def predict_scan_baseline(baseline_path, split_path, cache_path, scan, output_npz):
     """Predict every pattern of one cached scan with a fitted baseline, in the CNN's format (a
     linear model needs no calibration: "calibrated" is the raw prediction projected onto possible
-    compositions, as the CNN's)."""
+    compositions, as the CNN's).
+
+    Args:
+        baseline_path: the fitted baseline NPZ (:func:`fit_baseline`).
+        split_path: the strategy's split NPZ; ``scan``'s roles are stored with the prediction.
+        cache_path: the scan's cache NPZ.
+        scan: the scan id.
+        output_npz: prediction NPZ (:func:`edsmaps.prediction_file.write_prediction`): maps
+            (rows, cols, E) float32 atomic fraction.
+    """
     from .composition import project_composition
     from .prediction_file import read_cache, scan_role, write_prediction
 
@@ -175,5 +197,5 @@ def predict_scan_baseline(baseline_path, roles_path, cache_path, scan, output_np
     predicted = predict_baseline(params, cache["patterns"], cache["haadf"], float(cache["pattern_divisor"]))
     rows, cols = (int(v) for v in cache["scan_shape"])
     possible, _ = project_composition(predicted)
-    write_prediction(output_npz, cache, scan_role(roles_path, scan, (rows, cols)),
+    write_prediction(output_npz, cache, scan_role(split_path, scan, (rows, cols)),
                      {"predicted": predicted, "predicted_calibrated": possible})

@@ -103,7 +103,7 @@ def write_synthetic_cache(patterns, targets, cache_path, raw_path):
         )
 
 
-def ours_train(cache_path, roles_path, workdir, epochs, threads, backend="tensorflow", data_workers=1, batch_size=64):
+def ours_train(cache_path, split_path, workdir, epochs, threads, backend="tensorflow", data_workers=1, batch_size=64):
     """Our training path (float16 cache streamed by PyDataset); returns model.fit seconds."""
     import json
 
@@ -112,7 +112,7 @@ def ours_train(cache_path, roles_path, workdir, epochs, threads, backend="tensor
 
     settings = TrainingSettings(backend=backend, epochs=epochs, patience=epochs, mixed_precision=True,
                                 data_workers=data_workers, batch_size=batch_size)
-    train_variant({"bench": cache_path}, roles_path, settings, ModelSettings(), workdir / "m.keras",
+    train_variant({"bench": cache_path}, split_path, settings, ModelSettings(), workdir / "m.keras",
                   workdir / "h.csv", workdir / "s.json", workdir / "manifest.json", threads=threads)
     return steady_seconds(json.loads((workdir / "manifest.json").read_text())["result"]["epoch_seconds"])
 
@@ -133,7 +133,7 @@ def ours_predict(cache_path, workdir, threads, backend="tensorflow", data_worker
     from .backend import setup_backend
 
     setup_backend(backend, threads=threads)
-    from .prediction import load_trained_model, predict_patterns
+    from .inference import load_trained_model, predict_patterns
     from .scaling import load_json
 
     model = load_trained_model(workdir / "m.keras")
@@ -179,12 +179,12 @@ def ours_origins(path, scan_shape):
     import py4DSTEM  # noqa: F401  (imported before the timing, as in the comparison)
 
     from .centering import find_origins
-    from .conversion import _probe_radius
+    from .conversion import probe_radius
     from .rawio import open_diffraction
 
     with open_diffraction(path, scan_shape) as data:
         start = time.perf_counter()
-        radius = _probe_radius(np.asarray(data[:: max(1, data.shape[0] // 8)].mean(axis=(0, 1)), dtype=np.float64))
+        radius = probe_radius(np.asarray(data[:: max(1, data.shape[0] // 8)].mean(axis=(0, 1)), dtype=np.float64))
         find_origins(data, radius)
         return time.perf_counter() - start
 

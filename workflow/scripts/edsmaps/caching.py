@@ -51,12 +51,23 @@ class CacheSettings:
 
 def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_unit, settings: CacheSettings,
                 output_npz, haadf_title="HAADF"):
-    """Write the NPZ cache of one scan.
+    """Write the NPZ cache of one scan: cropped patterns and blurred labels.
 
-    ``eds_paths`` maps each of ``elements`` to its MRC map, or is empty for a scan without EDS
-    (predict-only: targets are NaN); ``eds_unit`` is 'fraction' or 'percent' (at.%, divided
-    by 100). Maps in a container (Velox EMD) are picked by element symbol and ``haadf_title``
-    and their pixel size checked against the converted scan's.
+    Maps in a container (Velox EMD) are picked by element symbol and ``haadf_title`` and their
+    pixel size checked against the converted scan's.
+
+    Args:
+        converted_h5: the centred py4DSTEM file of the scan (:func:`edsmaps.conversion.convert_scan`).
+        elements: element symbols, the label columns' order.
+        eds_paths: {element: map path}, or empty for a scan without EDS (predict-only: labels NaN).
+        haadf_path: the HAADF map, or None.
+        scan_shape: (rows, cols) of the raw scan.
+        eds_unit: 'fraction' or 'percent' (at.%, divided by 100).
+        settings: crop, pattern scaling and label blur.
+        output_npz: the cache: ``patterns`` (N, Qy, Qx) float16 counts / ``pattern_divisor``,
+            ``targets`` (N, E) float32 blurred atomic fractions, ``targets_unblurred``, ``haadf``
+            (N,), ``scan_shape`` and ``crop_origin`` (rows, cols) of the crop in the raw scan.
+        haadf_title: title of the HAADF image in a container.
     """
     import py4DSTEM
 

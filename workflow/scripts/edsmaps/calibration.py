@@ -17,7 +17,7 @@ import logging
 
 import numpy as np
 
-from .atomic import atomic_output
+from .atomic import write_json
 
 log = logging.getLogger(__name__)
 
@@ -142,13 +142,13 @@ def apply_calibration(predicted, calibration, elements):
     return out
 
 
-def calibrate_model(model_path, scaling_path, roles_path, cache_paths, output_json, batch_size, backend_settings):
+def calibrate_model(model_path, scaling_path, split_path, cache_paths, output_json, batch_size, backend_settings):
     """Predict the validation pixels of the training scans, choose every output's calibration
     (:func:`fit_calibration`) and write it as JSON.
 
     Args:
         model_path, scaling_path: the trained model and its input scaling JSON.
-        roles_path: the strategy's split NPZ (validation pixels: role 2).
+        split_path: the strategy's split NPZ (validation pixels: role 2).
         cache_paths: {scan: cache NPZ} of the training scans.
         output_json: the calibration JSON (per output: choice, alpha, beta, dead, n_pixels,
             n_folds, cross-fitted MAE of every candidate).
@@ -157,14 +157,14 @@ def calibrate_model(model_path, scaling_path, roles_path, cache_paths, output_js
     """
     from .backend import setup_backend
     from .cacheset import CacheSet
-    from .prediction import load_trained_model, predict_patterns
+    from .inference import load_trained_model, predict_patterns
     from .scaling import load_json
     from .strategies import VALIDATION, load_roles
 
     setup_backend(**backend_settings)
     scaling = load_json(scaling_path)
     model = load_trained_model(model_path)
-    roles = load_roles(roles_path)
+    roles = load_roles(split_path)
     caches = CacheSet(cache_paths)
     pixels = caches.pixels(roles, [VALIDATION])
     predicted = {}
@@ -179,8 +179,7 @@ def calibrate_model(model_path, scaling_path, roles_path, cache_paths, output_js
     folds = spatial_folds(pixels.index, [roles[scan].shape for scan in caches.scans])
     calibration = fit_calibration(predicted, truth, caches.elements, folds)
     calibration["fitted_on"] = "validation pixels of the training scans, candidates cross-fitted over spatial blocks"
-    with atomic_output(output_json) as tmp:
-        tmp.write_text(json.dumps(calibration, indent=2) + "\n")
+    write_json(output_json, calibration)
     return calibration
 
 

@@ -2,14 +2,13 @@
 calibrations and save a py4DSTEM ``.h5``; write origin statistics, virtual images and a
 scan-order check beside it."""
 
-import json
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import centering
-from .atomic import atomic_output
+from .atomic import atomic_output, write_json
 from .rawio import open_diffraction, read_map
 from .scan_order import check_scan_order
 
@@ -50,19 +49,19 @@ def _origin_stats(qy0, qx0):
     }
 
 
-def _probe_radius(mean_pattern):
+def probe_radius(mean_pattern):
     from py4DSTEM.process.calibration import get_probe_size
 
     radius, _, _ = get_probe_size(mean_pattern)
     return float(radius)
 
 
-def _virtual_images(cube, probe_radius, inner_scale):
+def _virtual_images(cube, radius, inner_scale):
     centre = centering.detector_centre(cube.data.shape[2:])
     outer = min(cube.data.shape[2:]) / 2 - 1
-    inner = min(inner_scale * probe_radius, outer / 2)
+    inner = min(inner_scale * radius, outer / 2)
     bf = cube.get_virtual_image(
-        mode="circle", geometry=(centre, probe_radius), name="virtual_bf", verbose=False
+        mode="circle", geometry=(centre, radius), name="virtual_bf", verbose=False
     )
     adf = cube.get_virtual_image(
         mode="annulus", geometry=(centre, (inner, outer)), name="virtual_adf", verbose=False
@@ -84,8 +83,21 @@ def convert_scan(
 ):
     """Convert ``diffraction_path`` (any format of :mod:`edsmaps.rawio`) into a centred py4DSTEM .h5.
 
-    ``haadf_path`` may be None (no scan-order check then); in a container (Velox EMD) the map
-    titled ``haadf_title`` is used. All outputs are written atomically.
+    All outputs are written atomically.
+
+    Args:
+        diffraction_path: the raw 4D-STEM scan (memory-mapped where the format allows).
+        haadf_path: the HAADF map, or None (no scan-order check then); in a container (Velox
+            EMD) the map titled ``haadf_title`` is used.
+        scan_shape: (rows, cols) of the scan.
+        calibration: real-space and detector pixel sizes stored in the file.
+        settings: centring, binning and central-beam removal.
+        output_h5: the py4DSTEM DataCube, float32 counts, origin at the detector centre.
+        origin_json: measured origins before/after centring (detector pixels), probe radius.
+        virtual_npz: virtual bright-field and annular dark-field images (rows, cols) float32.
+        scan_order_json: agreement of the virtual images with HAADF in row-major and transposed order.
+    Returns:
+        (origin statistics dict, scan-order dict).
     """
     import py4DSTEM
 
@@ -93,7 +105,7 @@ def convert_scan(
     center = settings.center and (settings.recenter_h5 or not is_h5)
     with open_diffraction(diffraction_path, scan_shape) as raw:
         mean_raw = raw.mean(axis=(0, 1), dtype=np.float64)
-        rough_radius = _probe_radius(mean_raw)
+        rough_radius = probe_radius(mean_raw)
         qy0, qx0 = centering.find_origins(raw, rough_radius)
         stats = {"probe_radius_raw_px": rough_radius, "measured_before": _origin_stats(qy0, qx0)}
         if center:
@@ -104,20 +116,20 @@ def convert_scan(
             patterns = np.asarray(raw, dtype=np.float32)
     log.info("origins found; centering=%s", center)
     patterns = centering.bin_patterns(patterns, settings.bin_factor)
-    probe_radius = _probe_radius(patterns.mean(axis=(0, 1), dtype=np.float64))
-    qy1, qx1 = centering.find_origins(patterns, probe_radius)
-    stats["probe_radius_px"] = probe_radius
+    probe_radius_px = probe_radius(patterns.mean(axis=(0, 1), dtype=np.float64))
+    qy1, qx1 = centering.find_origins(patterns, probe_radius_px)
+    stats["probe_radius_px"] = probe_radius_px
     stats["measured_after"] = _origin_stats(qy1, qx1)
     stats["detector_centre"] = list(centering.detector_centre(patterns.shape[2:]))
     stats["centered"] = center
     stats["bin_factor"] = settings.bin_factor
 
     cube = py4DSTEM.DataCube(data=patterns)
-    bf, adf, adf_radii = _virtual_images(cube, probe_radius, settings.adf_inner_scale)
+    bf, adf, adf_radii = _virtual_images(cube, probe_radius_px, settings.adf_inner_scale)
     if settings.remove_central_beam:
-        mask = centering.central_beam_mask(patterns.shape[2:], probe_radius * settings.beam_mask_scale)
+        mask = centering.central_beam_mask(patterns.shape[2:], probe_radius_px * settings.beam_mask_scale)
         patterns[..., mask] = 0
-        stats["central_beam_mask_radius_px"] = probe_radius * settings.beam_mask_scale
+        stats["central_beam_mask_radius_px"] = probe_radius_px * settings.beam_mask_scale
 
     cal = cube.calibration
     cal.set_R_pixel_size(calibration.r_pixel_size)
@@ -126,7 +138,7 @@ def convert_scan(
     cal.set_Q_pixel_units(calibration.q_pixel_units)
     centre_y, centre_x = centering.detector_centre(patterns.shape[2:])
     cal.set_origin((np.full(scan_shape, centre_y), np.full(scan_shape, centre_x)))
-    cal.set_probe_semiangle(probe_radius)
+    cal.set_probe_semiangle(probe_radius_px)
     with atomic_output(output_h5) as tmp:
         py4DSTEM.save(str(tmp), cube, mode="o")
 
@@ -146,14 +158,9 @@ def convert_scan(
                 order["correlations"]["as_given"],
                 order["best"],
             )
-    _write_json(scan_order_json, order)
-    _write_json(origin_json, stats)
+    write_json(scan_order_json, order)
+    write_json(origin_json, stats)
     with atomic_output(virtual_npz) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, virtual_bf=bf, virtual_adf=adf, adf_radii_px=np.array(adf_radii))
     return stats, order
-
-
-def _write_json(path, payload):
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2) + "\n")

@@ -286,7 +286,15 @@ def write_scan(scan: DemoScan, diffraction_path, eds_paths: dict, haadf_path, tr
 
 def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds_paths: dict, haadf_path, truth_path):
     """Mark the demo's folder (the one holding ``truth/``) as the demo's, see
-    :mod:`edsmaps.demo_files`, then generate scan number ``scan_index`` and write it
-    (:func:`write_scan`)."""
+    :mod:`edsmaps.demo_files`, then generate scan number ``scan_index`` and write it.
+
+    Args:
+        settings: sizes, doses and sample of the series.
+        scan_index: 0-based position of the scan in the series (its time t).
+        diffraction_path: MRC stack (rows * cols, Q, Q) uint16 counts.
+        eds_paths: {element: MRC map (rows, cols) float32 atomic fraction}.
+        haadf_path: MRC map (rows, cols) float32.
+        truth_path: NPZ of the noise-free composition (rows, cols, 6), thickness, crystallinity.
+    """
     write_marker(Path(truth_path).parent.parent, settings.seed)
     write_scan(generate_scan(settings, scan_index), diffraction_path, eds_paths, haadf_path, truth_path)

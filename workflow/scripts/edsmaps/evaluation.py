@@ -184,13 +184,11 @@ def learning_curve_table(items, split_paths, truth_paths):
     return table.sort_values("fraction", kind="stable", ignore_index=True)
 
 
-def write_learning_curve(items, split_paths, truth_paths, table_tsv, png, pdf):
-    """Learning-curve table (TSV) and figure."""
+def write_learning_curve_table(items, split_paths, truth_paths, table_tsv):
+    """Learning-curve table (:func:`learning_curve_table`) written as TSV; returned for the figure."""
     from .atomic import atomic_output
-    from .figures import learning_curve
 
     table = learning_curve_table(items, split_paths, truth_paths)
     with atomic_output(table_tsv) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    learning_curve(table, png, pdf)
     return table

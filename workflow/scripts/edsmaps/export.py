@@ -17,9 +17,16 @@ def write_tiff(path, image):
 
 
 def export_predicted_maps(predictions_npz, output_dir, eds_unit):
-    """Write ``{element}.mrc`` and ``{element}.tif`` (rows, cols) float32 calibrated maps in
-    ``eds_unit`` (as the input EDS) into ``output_dir``, plus ``HAADF.*`` when the model has a
-    HAADF head. Returns the names written."""
+    """Write the calibrated maps of one prediction as MRC and TIFF.
+
+    Args:
+        predictions_npz: a prediction NPZ (:func:`edsmaps.prediction.predict_scan`).
+        output_dir: folder for ``{element}.mrc`` and ``{element}.tif``, (rows, cols) float32, plus
+            ``HAADF.*`` when the model has a HAADF head.
+        eds_unit: 'fraction' or 'percent', as the input EDS maps.
+    Returns:
+        The names written (elements, then HAADF).
+    """
     from pathlib import Path
 
     with np.load(predictions_npz, allow_pickle=False) as pred:

@@ -13,6 +13,30 @@ from .metrics import PREDICTIONS, cross_correlation, load_prediction, pooled_tes
 from .strategies import TEST, TRAIN  # noqa: E402
 
 
+DRAWING_MODULES = ("figures", "rulegraph")
+
+
+def draw_figure(function, inputs, arguments, png, pdf):
+    """Draw one figure of the workflow's figure table.
+
+    Args:
+        function: ``module.function`` in edsmaps (a module of DRAWING_MODULES).
+        inputs: input files by parameter name; a list of files stays a list.
+        arguments: the function's other arguments.
+        png, pdf: the files to write.
+    Returns:
+        What the drawing function returns (its panel titles and suptitle).
+    """
+    import importlib
+
+    module, name = function.rsplit(".", 1)
+    if module not in DRAWING_MODULES:
+        raise ValueError(f"{function}: figures are drawn by functions of {', '.join(DRAWING_MODULES)}")
+    draw = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+    files = {key: list(value) if isinstance(value, list) else str(value) for key, value in inputs.items()}
+    return draw(**files, **arguments, png=png, pdf=pdf)
+
+
 def save_figure(fig, png, pdf, dpi=150):
     """Write PNG and PDF atomically (the suptitle also as their Title metadata), close the figure
     and return the titles of its panels (colour bars excluded) and its suptitle, so callers can
@@ -164,7 +188,7 @@ def calibrated_eds_haadf(prediction_path, cache_path, region, scan, title, png, 
     pattern of ``region`` = [row0, row1, col0, col1) (cropped-scan pixels, from the cache)."""
     pred = load_prediction(prediction_path)
     with np.load(cache_path, allow_pickle=False) as cache:
-        patterns = cache["patterns"]
+        patterns, divisor = cache["patterns"], float(cache["pattern_divisor"])
     elements = pred["elements"]
     r0, r1, c0, c1 = region
     rows, cols = (int(v) for v in pred["scan_shape"])
@@ -195,7 +219,7 @@ def calibrated_eds_haadf(prediction_path, cache_path, region, scan, title, png, 
     mean_pattern = patterns[index].astype(np.float32).mean(axis=0)
     ax = axes[0, 3]
     ax.axis("on")
-    ax.imshow(np.log1p(mean_pattern * 2**16), cmap="magma")
+    ax.imshow(np.log1p(mean_pattern * divisor), cmap="magma")  # back to counts, whatever the cache's scaling
     ax.set_title(f"B  mean pattern of region\nrows {r0}-{r1}, cols {c0}-{c1} (log)", fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -204,13 +228,14 @@ def calibrated_eds_haadf(prediction_path, cache_path, region, scan, title, png, 
     return save_figure(fig, png, pdf)
 
 
-def blur_comparison(eds_paths, scan_shape, eds_unit, blur, scan, png, pdf):
-    """Fig. 9: measured vs blurred EDS maps (``eds_paths``: element -> MRC) of one scan, blurred
-    as the caches are (``blur``: the ``blur_*``/``bilateral_*`` keys of the cache config)."""
+def blur_comparison(eds_paths, elements, scan_shape, eds_unit, blur, scan, png, pdf):
+    """Fig. 9: measured vs blurred EDS maps of one scan (``eds_paths``: the maps of ``elements``,
+    in that order), blurred as the caches are (``blur``: the ``blur_*``/``bilateral_*`` keys of
+    the cache config)."""
     from .blur import blur_map
     from .rawio import read_eds_map
 
-    raw_maps = {el: read_eds_map(p, scan_shape, el, eds_unit) for el, p in eds_paths.items()}
+    raw_maps = {el: read_eds_map(p, scan_shape, el, eds_unit) for el, p in zip(elements, eds_paths, strict=True)}
     method, kernel = blur["blur_method"], blur["blur_kernel"]
     blurred_maps = {
         el: blur_map(m, method, kernel, blur["bilateral_sigma_color"], blur["bilateral_sigma_space"])

@@ -1,11 +1,10 @@
 """Checks of the raw maps that need NumPy, run as a cheap job per scan before its conversion:
 every EDS and HAADF map readable, of the scan's shape, finite, and EDS values in the declared unit."""
 
-import json
 
 import numpy as np
 
-from .atomic import atomic_output
+from .atomic import write_json
 from .rawio import InputDataError, read_map
 
 # Per-pixel sum over the elements at or below which maps declared at.% are really fractions;
@@ -71,6 +70,5 @@ def check_inputs(eds_paths, haadf_paths, elements, scan_shape, eds_unit, report_
             problems.append(str(exc))
     if problems:
         raise InputDataError(f"{len(problems)} problem(s) with the raw maps:\n  - " + "\n  - ".join(problems))
-    with atomic_output(report_json) as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(report_json, report)
     return report

@@ -75,6 +75,29 @@ def cropped_shape(scan_shape, crop_rows, crop_cols):
     return rows.stop - rows.start, cols.stop - cols.start
 
 
+# A strategy's split settings when its config leaves them out (the schema's defaults; a test
+# keeps the two equal). A null buffer is the blur radius, see split_settings.
+SPLIT_DEFAULTS = {
+    "test_fraction": 0.2,
+    "validation_fraction": 0.2,
+    "random_state": 42,
+    "split": "random",
+    "block_grid": [4, 3],
+    "validation_block": None,
+    "buffer": None,
+    "train_fraction": 1.0,
+}
+
+
+def split_settings(strategy, blur_radius):
+    """A strategy (dict) with every split setting filled in: SPLIT_DEFAULTS for those left out,
+    and a null ``buffer`` replaced by ``blur_radius`` (how far a blurred label reaches)."""
+    settings = {**SPLIT_DEFAULTS, **strategy}
+    if settings["buffer"] is None:
+        settings["buffer"] = blur_radius
+    return settings
+
+
 def default_strategies(n_scans):
     """The strategies a config without ``strategies:`` trains, by scan role.
 

@@ -11,11 +11,11 @@ def read_cache(cache_path):
         return {key: npz[key] for key in npz.files}
 
 
-def scan_role(roles_path, scan, shape):
+def scan_role(split_path, scan, shape):
     """The scan's pixel roles in a strategy's split (all UNUSED for a scan outside it)."""
     from .strategies import load_roles
 
-    return load_roles(roles_path).get(scan, np.full(shape, UNUSED, dtype=np.int8))
+    return load_roles(split_path).get(scan, np.full(shape, UNUSED, dtype=np.int8))
 
 
 def write_prediction(output_npz, cache, role, predicted, calibration_choice=None):

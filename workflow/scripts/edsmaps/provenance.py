@@ -1,10 +1,9 @@
 """What produced a result: package versions and the resolved settings, stored beside it."""
 
 import importlib.metadata
-import json
 import platform
 
-from .atomic import atomic_output
+from .atomic import write_json
 
 PACKAGES = ("numpy", "scipy", "scikit-learn", "keras", "tensorflow", "tensorflow-cpu", "jax", "torch", "py4DSTEM",
             "mrcfile", "h5py", "opencv-python-headless", "snakemake")
@@ -23,5 +22,4 @@ def package_versions():
 def write_manifest(path, **sections):
     """JSON with the given sections plus ``versions``."""
     payload = {**sections, "versions": package_versions()}
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    write_json(path, payload)

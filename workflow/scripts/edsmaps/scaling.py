@@ -51,11 +51,6 @@ def scale_patterns(cached, params, dtype=np.float32):
     return x if x.dtype == dtype else x.astype(dtype)
 
 
-def save_json(params, path):
-    from .atomic import atomic_output
-
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(params, indent=2) + "\n")
 
 
 def load_json(path):

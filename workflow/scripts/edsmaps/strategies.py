@@ -15,7 +15,7 @@ validation sees the compositions training sees (a stripe of rows is one region o
 
 import numpy as np
 
-from .plan import SCAN_ROLES, resolve_scans, strategy_scans  # noqa: F401 - the strategy API
+from .plan import SCAN_ROLES, SPLIT_DEFAULTS, resolve_scans, strategy_scans  # noqa: F401 - the strategy API
 
 UNUSED, TRAIN, VALIDATION, TEST = 0, 1, 2, 3
 ROLE_NAMES = {UNUSED: "unused", TRAIN: "train", VALIDATION: "validation", TEST: "test"}
@@ -155,26 +155,33 @@ def pixel_roles(strategy, scans, scan_shapes, split_seed=42):
     learning curve).
     """
     train, test = strategy_scans(strategy, scans)
-    val_fraction = strategy.get("validation_fraction", 0.2)
-    test_fraction = strategy.get("test_fraction", 0.2)
+    settings = {**SPLIT_DEFAULTS, **strategy}
+    val_fraction, test_fraction = settings["validation_fraction"], settings["test_fraction"]
     roles = {}
     for scan in train + [s for s in test if s not in train]:
         rows, cols = scan_shapes[scan]
         if scan in train and scan in test:
-            if strategy.get("split", "random") == "blocked":
-                role = blocked_roles((rows, cols), test_fraction, val_fraction, strategy.get("block_grid", (4, 3)),
-                                     strategy.get("buffer", 0), split_seed)
+            if settings["split"] == "blocked":
+                role = blocked_roles((rows, cols), test_fraction, val_fraction, settings["block_grid"],
+                                     _buffer(settings), split_seed)
             else:
                 role = random_roles((rows, cols), test_fraction, val_fraction, split_seed)
         elif scan in train:
-            role = spread_validation_roles((rows, cols), val_fraction, strategy.get("validation_block"),
-                                           strategy.get("buffer", 0), [split_seed, train.index(scan)])
+            role = spread_validation_roles((rows, cols), val_fraction, settings["validation_block"],
+                                           _buffer(settings), [split_seed, train.index(scan)])
         else:
             role = np.full((rows, cols), TEST, dtype=np.int8)
-        if scan in train and strategy.get("train_fraction", 1.0) < 1.0:
-            role = subsample_training(role, strategy["train_fraction"], split_seed)
+        if scan in train and settings["train_fraction"] < 1.0:
+            role = subsample_training(role, settings["train_fraction"], split_seed)
         roles[scan] = role
     return roles
+
+
+def _buffer(settings):
+    if settings["buffer"] is None:
+        raise ValueError("the strategy's buffer is unresolved: give it in pixels (plan.split_settings fills in the "
+                         "blur radius)")
+    return settings["buffer"]
 
 
 def save_roles(roles, path):
@@ -191,11 +198,20 @@ def load_roles(path):
 
 
 def write_split(cache_paths, strategy, scans, output_npz):
-    """Roles of every pixel of a strategy's scans from their caches' scan shapes."""
+    """Roles of every pixel of a strategy's scans (:func:`pixel_roles`), written as NPZ.
+
+    Args:
+        cache_paths: {scan: cache NPZ} of the strategy's scans (only their scan shapes are read).
+        strategy: the strategy's settings (train, test and split settings).
+        scans: every labelled scan id, in acquisition order (roles resolve against it).
+        output_npz: {scan: (rows, cols) int8 role} (UNUSED, TRAIN, VALIDATION, TEST).
+    Returns:
+        The roles written.
+    """
     shapes = {}
     for scan, path in cache_paths.items():
         with np.load(path, allow_pickle=False) as cache:
             shapes[scan] = tuple(int(v) for v in cache["scan_shape"])
-    roles = pixel_roles(strategy, scans, shapes, strategy.get("random_state", 42))
+    roles = pixel_roles(strategy, scans, shapes, {**SPLIT_DEFAULTS, **strategy}["random_state"])
     save_roles(roles, output_npz)
     return roles

@@ -30,12 +30,17 @@ def _write_text(text, path):
 def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, split_paths, outputs):
     """Score every prediction on its test pixels, beside the noise ceilings.
 
-    ``predictions``: dicts with strategy, kind, variant, replicate, scan and path;
-    ``truth_paths``: scan -> demo truth NPZ (empty for real data); ``cache_paths``: scan ->
-    cache NPZ of every scan with EDS, in acquisition order (for scan-to-scan agreement);
-    ``split_kinds``: strategy -> random / blocked / across scans; ``split_paths``: strategy ->
-    split NPZ (pixels per role); ``outputs``: paths of metrics, summary, crosscorr, comparison,
-    pixels (TSV) and summary_md, comparison_md.
+    Args:
+        predictions: dicts with strategy, kind, variant, replicate, scan and path.
+        truth_paths: {scan: demo truth NPZ} (empty for real data).
+        cache_paths: {scan: cache NPZ} of every scan with EDS, in acquisition order (for
+            scan-to-scan agreement).
+        split_kinds: {strategy: random / blocked / across scans}.
+        split_paths: {strategy: split NPZ} (pixels per role).
+        outputs: paths of metrics, summary, crosscorr, comparison, pixels (TSV) and
+            summary_md, comparison_md.
+    Returns:
+        (metrics, summary, comparison) DataFrames; MAE in atomic fraction.
     """
     import pandas as pd
 

@@ -12,7 +12,8 @@ from .backend import setup_backend
 from .cacheset import CacheSet
 from .model import ModelSettings, build_model, compile_model
 from .provenance import write_manifest
-from .scaling import fit_input_scaling, save_json
+from .atomic import write_json
+from .scaling import fit_input_scaling
 from .strategies import TRAIN, VALIDATION, load_roles
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class TrainingSettings:
     patience: int = 5
     restore_best_weights: bool = False
     haadf_loss_weight: float = 1.0
-    data_workers: int = 1
+    data_workers: int = 4
 
 
 def write_history(rows, path):
@@ -64,7 +65,7 @@ def target_dict(pixels, haadf_scale, with_haadf, closure=False):
 
 def train_variant(
     cache_paths,
-    roles_path,
+    split_path,
     settings: TrainingSettings,
     model_settings: ModelSettings,
     model_path,
@@ -79,9 +80,22 @@ def train_variant(
     """Fit the model on TRAIN pixels with early stopping on VALIDATION pixels of the training
     scans; write the model, history CSV, input scaling JSON and a provenance manifest.
 
-    With ``resume_dir``, every finished epoch is checkpointed there and a re-run after a kill
-    continues from the last one (see :mod:`edsmaps.resume`); the folder is removed on success.
-    ``provenance`` (e.g. the resolved config) is stored in the manifest."""
+    Args:
+        cache_paths: {scan: cache NPZ} of the training scans.
+        split_path: the strategy's split NPZ (pixel roles).
+        settings: optimisation and runtime settings.
+        model_settings: the architecture (:class:`edsmaps.model.ModelSettings`).
+        model_path: the trained ``.keras`` model (best validation epoch with
+            ``restore_best_weights``).
+        history_path: CSV, one row per epoch: loss, val_loss, metrics, seconds.
+        scaling_path: JSON of the input scaling fitted on training patterns only.
+        manifest_path: JSON of settings, pixel counts, versions and ``provenance``.
+        tensorboard_dir: TensorBoard logs, or None.
+        threads: CPU threads for the backend, or None for all.
+        resume_dir: checkpoints of every finished epoch; a re-run after a kill continues from the
+            last one (see :mod:`edsmaps.resume`); removed on success.
+        provenance: anything JSON-able (e.g. the resolved config) stored in the manifest.
+    """
     import tempfile
 
     from . import resume
@@ -89,12 +103,12 @@ def train_variant(
     keras = setup_backend(settings.backend, threads, settings.seed, settings.deterministic, settings.mixed_precision)
     from .data import PatternBatches
 
-    roles = load_roles(roles_path)
+    roles = load_roles(split_path)
     caches = CacheSet(cache_paths)
     train = caches.pixels(roles, [TRAIN])
     val = caches.pixels(roles, [VALIDATION])
     if len(train.index) == 0 or len(val.index) == 0:
-        raise ValueError(f"{roles_path}: the strategy leaves {len(train.index)} training and {len(val.index)} "
+        raise ValueError(f"{split_path}: the strategy leaves {len(train.index)} training and {len(val.index)} "
                          "validation pixels; both must be non-empty (check validation_fraction and the crop).")
     scaling = fit_input_scaling(
         settings.input_scaling,
@@ -150,7 +164,7 @@ def train_variant(
     val_loss = np.array([row["val_loss"] for row in history])
     with atomic_output(model_path) as tmp:
         model.save(tmp)
-    save_json(scaling, scaling_path)
+    write_json(scaling_path, scaling)
     write_manifest(
         manifest_path,
         training=asdict(settings),
@@ -158,7 +172,7 @@ def train_variant(
         config=provenance,
         data={
             "caches": {scan: str(p) for scan, p in cache_paths.items()},
-            "roles": str(roles_path),
+            "roles": str(split_path),
             "train_pixels": len(train.index),
             "validation_pixels": len(val.index),
             "elements": caches.elements,

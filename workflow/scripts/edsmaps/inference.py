@@ -1,0 +1,32 @@
+"""Run a trained model on cached patterns: loading it and predicting a set of patterns."""
+
+import numpy as np
+
+
+def load_trained_model(model_path):
+    """Load a ``.keras`` model safely (no arbitrary code), uncompiled."""
+    import keras
+
+    return keras.saving.load_model(model_path, compile=False, safe_mode=True)
+
+
+def predict_patterns(model, patterns, indices, scaling, batch_size, data_workers=1):
+    """Model outputs for ``patterns[indices]`` (float16 cache), as dict name -> (n, d) float32.
+
+    HAADF comes back in the units of the measured map (the training scale is undone); a
+    closure model's "other" column comes back separately as ``other``.
+    """
+    from .data import PatternBatches
+
+    index = np.column_stack([np.zeros(len(indices), dtype=int), np.asarray(indices)])
+    batches = PatternBatches([patterns], index, None, scaling, batch_size, workers=data_workers)
+    outputs = model.predict(batches, verbose=0)
+    if not isinstance(outputs, dict):
+        outputs = {"eds": outputs}
+    result = {name: np.asarray(values, dtype=np.float32) for name, values in outputs.items()}
+    n_elements = len(scaling["elements"])
+    if result["eds"].shape[1] == n_elements + 1:  # closure: the last column is "other"
+        result["eds"], result["other"] = result["eds"][:, :n_elements], result["eds"][:, n_elements:]
+    if "haadf" in result:
+        result["haadf"] = result["haadf"][:, 0] * np.float32(scaling["haadf_scale"])
+    return result
