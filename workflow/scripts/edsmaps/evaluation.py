@@ -88,8 +88,9 @@ def comparison_markdown(comparison):
              "Test pixels only, mean ± spread (over seeds when several were trained, else over test scans).",
              "CNN columns are calibrated predictions. `scan_to_scan`: agreement of two EDS scans of the same",
              "area; `measured_eds` (demo only): the blurred EDS map itself scored against the truth.",
-             "† dead output: its calibration chose the training scans' validation mean (the model's output",
-             "did worse on validation pixels), so the map is that constant. n/a: undefined (a constant map).", ""]
+             "† dead output: its calibration chose the training pixels' mean (the model's output did not",
+             "clearly beat it on validation blocks), so the map is the constant baseline's. n/a: undefined",
+             "(a constant map).", ""]
     order = {"cnn": 0, "baseline": 1, "ceiling": 2}
     for metric, (title, factor, digits) in MARKDOWN_METRICS.items():
         for reference, part in comparison.groupby("reference", sort=False):

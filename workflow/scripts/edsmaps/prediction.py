@@ -42,7 +42,8 @@ def predict_scan(model_path, scaling_path, calibration_path, split_path, cache_p
     rows, cols = (int(v) for v in cache["scan_shape"])
     raw = predict_patterns(model, cache["patterns"], np.arange(rows * cols), scaling, batch_size)
     calibrated = apply_calibration(raw, calibration, elements)
-    eds, other = project_composition(calibrated["eds"], closure="other" in raw)
+    dead = [calibration["outputs"][e]["dead"] for e in elements]  # constants: the projection leaves them
+    eds, other = project_composition(calibrated["eds"], closure="other" in raw, fixed=dead)
     maps = {"predicted": raw["eds"], "predicted_calibrated": eds}
     if "other" in raw:
         maps["predicted_other"] = raw["other"]

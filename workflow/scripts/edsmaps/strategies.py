@@ -57,28 +57,30 @@ def block_index(shape, grid):
     return row_block[:, None] * grid[1] + col_block[None, :]
 
 
-def blocked_roles(shape, test_fraction, val_fraction, block_grid, buffer, seed):
-    """Hold out whole blocks: the scan is cut into a ``block_grid`` (rows, cols) of blocks,
-    ``test_fraction`` of them (at least one) are test and ``val_fraction`` of the rest
-    validation, drawn with ``seed``. Pixels within ``buffer`` (Chebyshev distance) of a test
-    pixel, and training pixels within ``buffer`` of a validation pixel, are unused, so no
-    blurred label used for fitting shares a source pixel with a label it is judged on.
+def blocked_roles(shape, test_fraction, val_fraction, block_grid, buffer, seed, validation_block=None):
+    """Hold out whole blocks: the scan is cut into a ``block_grid`` (rows, cols) of blocks and
+    ``test_fraction`` of them (at least one), drawn with ``seed``, are test. Pixels within
+    ``buffer`` (Chebyshev distance) of a test pixel are unused; validation blocks are spread
+    over the rest (:func:`spread_validation_roles`), with training pixels within ``buffer`` of
+    them unused, so no blurred label used for fitting shares a source pixel with a label it is
+    judged on.
     """
     rows, cols = shape
     grid_rows, grid_cols = min(block_grid[0], rows), min(block_grid[1], cols)
     block = block_index(shape, (grid_rows, grid_cols))
     n_blocks = grid_rows * grid_cols
     n_test = max(1, int(round(test_fraction * n_blocks)))
-    n_val = max(1, int(round(val_fraction * (n_blocks - n_test))))
-    if n_test + n_val >= n_blocks:
-        raise ValueError(f"a {grid_rows}x{grid_cols} block grid leaves no training block after {n_test} test and "
-                         f"{n_val} validation blocks; use a finer block_grid")
+    if n_test >= n_blocks:
+        raise ValueError(f"a {grid_rows}x{grid_cols} block grid leaves no training block after {n_test} test "
+                         "blocks; use a finer block_grid")
     order = np.random.default_rng(seed).permutation(n_blocks)
     role = np.full(shape, TRAIN, dtype=np.int8)
-    role[np.isin(block, order[n_test : n_test + n_val])] = VALIDATION
     role[np.isin(block, order[:n_test])] = TEST
     role[_near(role == TEST, buffer) & (role != TEST)] = UNUSED
-    role[_near(role == VALIDATION, buffer) & (role == TRAIN)] = UNUSED
+    available = role == TRAIN
+    if available.any():
+        role[available] = spread_validation_roles(shape, val_fraction, validation_block, buffer, seed,
+                                                  available=available, check=False)[available]
     if not (role == TRAIN).any() or not (role == VALIDATION).any():
         raise ValueError(f"a {buffer}-pixel buffer around the held-out blocks of a {rows}x{cols} scan leaves no "
                          "training or validation pixel; use a coarser block_grid or a larger crop")
@@ -91,37 +93,40 @@ def validation_block_side(block, buffer):
     return block if block else max(4, 2 * buffer)
 
 
-def spread_validation_roles(shape, val_fraction, block, buffer, seed):
+def spread_validation_roles(shape, val_fraction, block, buffer, seed, available=None, check=True):
     """Roles of a scan only trained on: validation blocks spread over the whole scan.
 
     The scan is cut into blocks of about ``block`` pixels a side (:func:`validation_block_side`);
-    the blocks, in serpentine order, form ``n`` consecutive groups (``n`` = ``val_fraction`` of
-    the blocks, at least one) and one block of each group, drawn with ``seed``, is validation.
-    Every part of the scan (and so, on a sample whose composition changes across it, every
-    composition) is near some validation block. Training pixels within ``buffer`` (Chebyshev)
-    of a validation pixel are unused, as in :func:`blocked_roles`.
+    the blocks (those mostly inside ``available``, when given), in serpentine order, form ``n``
+    consecutive groups (``n`` = ``val_fraction`` of them, at least one) and one block of each
+    group, drawn with ``seed``, is validation. Every part of the scan (and so, on a sample whose
+    composition changes across it, every composition) is near some validation block. Training
+    pixels within ``buffer`` (Chebyshev) of a validation pixel are unused, as in
+    :func:`blocked_roles`.
 
     Returns:
-        (rows, cols) int8 of TRAIN/VALIDATION/UNUSED.
+        (rows, cols) int8 of TRAIN/VALIDATION/UNUSED; outside ``available`` the roles mean nothing.
     Raises:
-        ValueError: the scan is too small to keep training pixels beside a buffered block.
+        ValueError: (with ``check``) the scan is too small to keep training pixels beside a
+            buffered block.
     """
     rows, cols = shape
+    available = np.ones(shape, dtype=bool) if available is None else available
     side = validation_block_side(block, buffer)
     grid = [max(1, rows // side), max(1, cols // side)]
     if grid[0] * grid[1] == 1:
         grid[int(cols > rows)] = min(2, max(rows, cols))
     blocks = block_index(shape, grid)
-    n_blocks = grid[0] * grid[1]
-    n_val = min(n_blocks - 1, max(1, int(round(val_fraction * n_blocks))))
-    serpentine = np.arange(n_blocks).reshape(grid)
+    serpentine = np.arange(grid[0] * grid[1]).reshape(grid)
     serpentine[1::2] = serpentine[1::2, ::-1].copy()
+    usable = [b for b in serpentine.ravel() if available[blocks == b].mean() >= 0.5]
+    n_val = min(len(usable) - 1, max(1, int(round(val_fraction * len(usable)))))
     rng = np.random.default_rng(seed)
-    picked = [rng.choice(group) for group in np.array_split(serpentine.ravel(), n_val)] if n_val else []
+    picked = [rng.choice(group) for group in np.array_split(usable, n_val)] if n_val > 0 else []
     role = np.full(shape, TRAIN, dtype=np.int8)
-    role[np.isin(blocks, picked)] = VALIDATION
+    role[np.isin(blocks, picked) & available] = VALIDATION
     role[_near(role == VALIDATION, buffer) & (role == TRAIN)] = UNUSED
-    if not (role == TRAIN).any() or not (role == VALIDATION).any():
+    if check and (not (role == TRAIN).any() or not (role == VALIDATION).any()):
         raise ValueError(f"a {rows}x{cols} training scan cannot hold {side}-pixel validation blocks with a "
                          f"{buffer}-pixel buffer and keep training pixels; set the strategy's validation_block "
                          "or buffer smaller, or crop less")
@@ -163,7 +168,7 @@ def pixel_roles(strategy, scans, scan_shapes, split_seed=42):
         if scan in train and scan in test:
             if settings["split"] == "blocked":
                 role = blocked_roles((rows, cols), test_fraction, val_fraction, settings["block_grid"],
-                                     _buffer(settings), split_seed)
+                                     _buffer(settings), split_seed, settings["validation_block"])
             else:
                 role = random_roles((rows, cols), test_fraction, val_fraction, split_seed)
         elif scan in train:
