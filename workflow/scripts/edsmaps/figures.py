@@ -297,6 +297,16 @@ def model_comparison(comparison_tsv, strategy, png, pdf):
     return save_figure(fig, png, pdf)
 
 
+def write_learning_curve(items, split_paths, truth_paths, table_tsv, png, pdf):
+    """The learning-curve table (:func:`edsmaps.evaluation.write_learning_curve_table`, TSV) and
+    its figure (:func:`learning_curve`); returns the table."""
+    from .evaluation import write_learning_curve_table
+
+    table = write_learning_curve_table(items, split_paths, truth_paths, table_tsv)
+    learning_curve(table, png, pdf)
+    return table
+
+
 def learning_curve(table, png, pdf):
     """Pearson r against labelled training pixels, per element, CNN vs baseline (blurred EDS
     and, on demo data, truth as references)."""
