@@ -28,7 +28,7 @@ rule all:
         rules.metric_tables.output,
         expand(
             "results/figures/comparison/{strategy}.{ext}",
-            strategy=STRATEGIES,
+            strategy=SCORED_STRATEGIES,
             ext=["png", "pdf"],
         ),
         expand("results/figures/{figure}.{ext}", figure=ALL_FIGURES, ext=["png", "pdf"]),

@@ -9,6 +9,7 @@ def write_cache(path, patterns, targets, haadf, elements, scan_shape, divisor=1.
         path,
         patterns=np.asarray(patterns, dtype=np.float16),
         pattern_divisor=np.float64(divisor),
+        dose=np.float64(np.asarray(patterns, dtype=np.float64).sum(axis=(1, 2)).mean() * divisor),
         targets=np.asarray(targets, dtype=np.float32),
         targets_unblurred=np.asarray(targets, dtype=np.float32),
         haadf=np.asarray(haadf, dtype=np.float32),

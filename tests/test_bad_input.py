@@ -45,6 +45,8 @@ def dry_run_error(workdir, overlay):
         ("figures: {calibration: {region: [0, 40, 0, 4]}}\n", "figures.calibration.region [0, 40, 0, 4]: [row0, row1"),
         ("figures: {extrapolation_strategy: extrapolation}\n", "figures.extrapolation_strategy: strategy 'extrapolation' is not"),
         ("learning_curve: {variant: cnn}\n", "learning_curve.variant: 'cnn' is not one of ['paper', 'paper_haadf']"),
+        ("predicted_maps: {strategy: interpolate}\n", "predicted_maps.strategy: 'interpolate' tests scans"),
+        ("figures: {interpolation_strategy: deploy}\n", "figures.interpolation_strategy: strategy 'deploy' has no test"),
     ],
 )
 def test_bad_config_names_the_key(config_dir, overlay, expected):

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from edsmaps.baselines import fit_baseline, predict_scan_baseline, virtual_detectors
+from edsmaps.baselines import fit_baseline, predict_cache_baseline, virtual_detectors
+from edsmaps.prediction_file import read_cache
 from edsmaps.strategies import TEST, TRAIN, blocked_roles, save_roles
 from synthetic import write_cache
 
@@ -38,10 +39,10 @@ def synthetic(tmp_path):
     return tmp_path, targets, role
 
 
-def fitted_prediction(folder, kind, **settings):
-    fit_baseline(kind, {"0033": folder / "fit.npz"}, folder / "split.npz", folder / f"{kind}.npz", **settings)
-    predict_scan_baseline(folder / f"{kind}.npz", folder / "split.npz", folder / "full.npz", "0033",
-                          folder / f"{kind}_pred.npz")
+def fitted_prediction(folder, kind, predicted_cache="full.npz", **settings):
+    params = fit_baseline(kind, {"0033": folder / "fit.npz"}, folder / "split.npz", folder / f"{kind}.npz", **settings)
+    role = np.load(folder / "split.npz")["0033"]
+    predict_cache_baseline(params, read_cache(folder / predicted_cache), role, folder / f"{kind}_pred.npz")
     with np.load(folder / f"{kind}_pred.npz", allow_pickle=False) as pred:
         return {k: pred[k] for k in pred.files}
 
@@ -90,3 +91,27 @@ def test_validation_pixels_choose_the_ridge_strength():
     assert exact["alpha"] == RIDGE_ALPHAS.min()
     noise = fit_ridge(x_train, rng.normal(size=(200, 2)), x_val, rng.normal(size=(100, 2)), RIDGE_ALPHAS)
     assert noise["alpha"] == RIDGE_ALPHAS.max()
+
+
+@pytest.mark.parametrize("kind", ["virtual_ridge", "pca_ridge"])
+def test_a_scan_at_a_quarter_of_the_dose_is_predicted_as_at_the_training_dose(synthetic, kind):
+    folder, targets, _ = synthetic
+    patterns = read_cache(folder / "full.npz")["patterns"].astype(np.float64)
+    write_cache(folder / "quarter.npz", patterns / 4, targets, 5.0 + 2.0 * targets[:, 0], ELEMENTS, SHAPE,
+                divisor=65536)
+    full = fitted_prediction(folder, kind, n_rings=6, pca_components=4, pca_bin=1)
+    quarter = fitted_prediction(folder, kind, "quarter.npz", n_rings=6, pca_components=4, pca_bin=1)
+    assert quarter["dose_ratio"] == pytest.approx(0.25, rel=1e-3)
+    # Log features at absolute scale would shift by log 4: the dose factor undoes it.
+    np.testing.assert_allclose(quarter["predicted"], full["predicted"], atol=0.01)
+
+
+@pytest.mark.parametrize("kind", ["constant", "pca_ridge"])
+def test_bootstrap_members_give_every_prediction_an_uncertainty(synthetic, kind):
+    folder, targets, role = synthetic
+    pred = fitted_prediction(folder, kind, pca_components=4, pca_bin=1, members=6)
+    spread = pred["predicted_std"].reshape(N, -1)
+    assert spread.shape == (N, len(ELEMENTS)) and np.isfinite(spread).all() and (spread > 0).all()
+    assert spread.max() < 0.05  # members fitted to one exact relation barely disagree
+    if kind == "constant":  # the mean's uncertainty is the same everywhere
+        np.testing.assert_allclose(spread, np.broadcast_to(spread[0], spread.shape), rtol=1e-5)

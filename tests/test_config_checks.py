@@ -133,11 +133,13 @@ def test_template_pattern_matches_any_scan_and_demo_element():
 
 
 def test_default_strategies_follow_the_number_of_scans():
-    assert list(default_strategies(1)) == ["single", "single_blocked"]
-    assert list(default_strategies(2)) == ["single", "single_blocked", "extrapolate"]
+    assert list(default_strategies(1)) == ["single", "single_blocked", "deploy"]
+    assert list(default_strategies(2)) == ["single", "single_blocked", "extrapolate", "deploy"]
     strategies = default_strategies(4)
-    assert list(strategies) == ["single", "single_blocked", "extrapolate", "interpolate"]
+    assert list(strategies) == ["single", "single_blocked", "extrapolate", "interpolate", "deploy"]
     assert strategy_scans(strategies["interpolate"], ["a", "b", "c", "d"]) == (["a", "d"], ["b", "c"])
+    assert strategy_scans(strategies["deploy"], ["a", "b", "c", "d"]) == (["a", "b", "c", "d"], [])
+    assert minimal_config(3, None)["predicted_maps"]["strategy"] == "deploy"
     assert list(default_variants(False)) == ["paper"] and list(default_variants(True)) == ["paper", "paper_haadf"]
 
 
@@ -206,3 +208,25 @@ def test_figure_settings_naming_what_the_run_lacks_are_reported_together():
 def test_roles_resolve_for_any_scan_list():
     assert resolve_scans(["first", "last"], ["a"]) == ["a"]
     assert resolve_scans(["middle"], ["a", "b"]) == []
+
+
+def test_the_maps_come_from_a_strategy_that_tests_nothing():
+    strategies = {"extrapolate": {"train": ["first"], "test": ["rest"]}, "mine": {"train": ["all"], "test": []}}
+    assert checks.maps_problems("mine", strategies, ["s9"]) == []
+    assert "tests scans" in checks.maps_problems("extrapolate", strategies, ["s9"])[0]
+    assert "is not one of" in checks.maps_problems("deploy", strategies, ["s9"])[0]
+    assert "need a deployment strategy" in checks.maps_problems(None, {"x": strategies["extrapolate"]}, ["s9"])[0]
+    assert checks.maps_problems(None, {"x": strategies["extrapolate"]}, []) == []
+
+
+def test_figures_and_the_learning_curve_need_a_tested_strategy_training_their_variant():
+    strategies = {"cross": {"train": ["first"], "test": ["rest"], "variants": ["paper"]},
+                  "deploy": {"train": ["all"], "test": []}}
+    uses = [("figures.extrapolation_strategy", "cross", "paper"), ("figures.calibration.strategy", "cross", "paper_haadf"),
+            ("learning_curve.strategy", "deploy", "paper")]
+    problems = checks.scored_strategy_problems(uses, strategies)
+    assert len(problems) == 2
+    assert "figures.calibration.strategy: strategy 'cross' does not train variant 'paper_haadf'" in problems[0]
+    assert "learning_curve.strategy: strategy 'deploy' has no test scans" in problems[1]
+    assert "strategies.cross.variants: ['cnn']" in checks.strategy_problems(
+        {"cross": {**strategies["cross"], "variants": ["cnn"]}}, ["a", "b"], ["paper"])[0]

@@ -60,8 +60,11 @@ def rules_with_envs():
     found = []
     for smk in (REPO / "workflow" / "rules").glob("*.smk"):
         text = smk.read_text()
-        for block in re.split(r"^\s*rule ", text, flags=re.MULTILINE)[1:]:
+        for block in re.split(r"^\s*rule\b", text, flags=re.MULTILINE)[1:]:
             name = block.split(":", 1)[0].strip()
+            if not name:  # a rule made in a loop: its name: per_strategy_rule("step", ...) or a variable
+                named = re.search(r'name:\s*\n\s*(?:\w+\("(\w+)"|(\w+))', block)
+                name = named.group(1) or named.group(2)
             env = re.search(r'conda:\s*\n\s*"\.\./\.\./envs/(\w+)\.yaml"', block)
             script = re.search(r'script:\s*\n\s*"\.\./scripts/([\w.]+)"', block)
             assert env, f"rule {name} in {smk.name} declares no conda env"
@@ -107,7 +110,8 @@ def test_every_package_is_pinned(env_file):
 
 def test_every_rule_runs_in_an_env_that_provides_its_imports():
     rules = rules_with_envs()
-    assert {name for name, _, _ in rules} >= {"convert_scan", "train_model", "predict_scan", "metric_tables"}
+    assert {name for name, _, _ in rules} >= {"convert_scan", "train_model", "calibrate_and_predict", "metric_tables",
+                                              "recommend_models", "export_recommended_maps"}
     for rule, env, script in rules:
         provided = set(dependencies(REPO / "envs" / f"{env}.yaml"))
         for module in imported_modules(script) - OPTIONAL_MODULES:

@@ -65,7 +65,7 @@ def test_a_minimal_own_config_stands_alone_through_conversion_and_caching(export
     # The whole plan: the demo's settings (predict-only 0039, interpolate, figure scans) are not inherited.
     plan = run_snakemake(tmp_path, "--dry-run", config=config).stdout
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.split("Job stats:")[-1], flags=re.MULTILINE))
-    assert jobs["train_model"] == "3"  # single, single_blocked, extrapolate x paper (no HAADF: no paper_haadf)
+    assert jobs["train_model"] == "4"  # single, single_blocked, extrapolate, deploy x paper (no HAADF: no paper_haadf)
     assert "interpolate" not in plan and "paper_haadf" not in plan and "0039" not in plan
     assert "fig2_extrapolation_metrics" in jobs and "fig5_interpolation_metrics" not in jobs
     # Two scans have no interpolation: its figures have no rule, not a rule with missing inputs.
@@ -153,14 +153,15 @@ def test_snakemake_alone_parses_plans_and_lints_the_workflow(tmp_path):
     subprocess.run([python, "-m", "pip", "install", "--quiet", *pins], check=True)
     for module in ("cv2", "mrcfile", "scipy", "py4DSTEM", "keras"):  # the stack the jobs need is absent
         assert subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode != 0, module
-    for name, config in (("default", None), ("tiny", TINY_CONFIG)):
+    # default: 4 tested strategies x 2 variants (deploy fits baselines only); tiny: + deploy x paper
+    for name, config, trainings in (("default", None, 8), ("tiny", TINY_CONFIG, 9)):
         work = tmp_path / name
         shutil.copytree(REPO / "config", work / "config")
         cmd = [python, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work), "-n"]
         proc = subprocess.run(cmd + ([] if config is None else ["--configfile", str(config)]), cwd=work,
                               capture_output=True, text=True)  # fmt: skip
         assert proc.returncode == 0, proc.stderr[-4000:]
-        assert re.search(r"^train_model\s+8$", proc.stdout, flags=re.MULTILINE), proc.stdout[-3000:]
+        assert re.search(rf"^train_model\s+{trainings}$", proc.stdout, flags=re.MULTILINE), proc.stdout[-3000:]
     lint = subprocess.run([python, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile")],
                           cwd=tmp_path / "default", capture_output=True, text=True)  # fmt: skip
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr

@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 
 from edsmaps.caching import CacheSettings, build_cache
-from edsmaps.calibration import calibrate_model
 from edsmaps.conversion import Calibration, ConversionSettings, convert_scan
 from edsmaps.demo import ELEMENTS, DemoSettings, generate_scan, write_scan
 from edsmaps.model import ModelSettings
-from edsmaps.prediction import predict_scan
+from edsmaps.prediction import calibrate_and_predict
 from edsmaps.strategies import TEST, TRAIN, write_split
 from edsmaps.training import TrainingSettings, train_variant
 
@@ -32,9 +31,8 @@ def single_strategy_predictions(tmp_path_factory):
     train_variant(caches, d / "split.npz", settings, ModelSettings(batch_norm_momentum=0.9), d / "m.keras",
                   d / "h.csv", d / "scaling.json", d / "manifest.json", threads=2)
     backend = {"backend": "tensorflow", "seed": 42, "threads": 2}
-    calibrate_model(d / "m.keras", d / "scaling.json", d / "split.npz", caches, d / "cal.json", 256, backend)
-    predict_scan(d / "m.keras", d / "scaling.json", d / "cal.json", d / "split.npz", d / "cache.npz", "0033",
-                 d / "pred.npz", 256, backend)
+    calibrate_and_predict(d / "m.keras", d / "scaling.json", d / "split.npz", ["0033"], caches, d / "cal.json",
+                          {"0033": d / "pred.npz"}, 256, backend)
     with np.load(d / "pred.npz") as pred:
         return {k: pred[k] for k in pred.files}
 

@@ -55,7 +55,7 @@ def test_closure_adds_an_other_output_that_completes_the_composition():
     settings = ModelSettings(conv_filters=(4,), dense_units=(8,), closure=True)
     model = build_model((16, 16), 3, settings)  # 2 elements + other
     patterns = np.random.default_rng(0).random((5, 16, 16)).astype(np.float16)
-    scaling = {"method": "paper", "divisor": 65536.0, "elements": ["O", "Te"]}
-    out = predict_patterns(model, patterns, np.arange(5), scaling, batch_size=4)
+    scaling = {"method": "paper", "divisor": 65536.0, "elements": ["O", "Te"], "dose": 1.0}
+    out = predict_patterns(model, patterns, np.arange(5), scaling, batch_size=4, dose=1.0)
     assert out["eds"].shape == (5, 2) and out["other"].shape == (5, 1)
     np.testing.assert_allclose(out["eds"].sum(axis=1) + out["other"][:, 0], 1, rtol=1e-5)

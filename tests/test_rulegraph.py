@@ -18,11 +18,12 @@ def default_graph(tmp_path, monkeypatch):
 def test_rule_graph_is_parsed_into_layers(default_graph):
     labels, edges = parse_dot(default_graph)
     names = set(labels.values())
-    assert {"generate_demo_scan", "check_inputs", "convert_scan", "cache_scan", "train_model", "predict_scan",
-            "all"} <= names  # fmt: skip
+    assert {"generate_demo_scan", "check_inputs", "convert_scan", "cache_scan", "train_model",
+            "calibrate_and_predict_extrapolate", "recommend_models", "export_recommended_maps", "all"} <= names  # fmt: skip
     depth = {labels[n]: d for n, d in layers(labels, edges).items()}
     assert depth["generate_demo_scan"] < depth["check_inputs"] < depth["convert_scan"] < depth["cache_scan"]
-    assert depth["cache_scan"] < depth["train_model"] < depth["calibrate_model"] < depth["predict_scan"] < depth["all"]
+    assert depth["cache_scan"] < depth["train_model"] < depth["calibrate_and_predict_extrapolate"]
+    assert depth["fit_baseline_deploy"] < depth["recommend_models"] < depth["export_recommended_maps"] < depth["all"]
 
 
 def test_the_workflows_own_rule_graph_draws_without_graphviz(default_graph, tmp_path, monkeypatch):

@@ -22,10 +22,7 @@ SLURM = REPO / "tests" / "slurm"
 # The test node has 2 CPUs and a fake GPU: shrink the profile's requests to fit it.
 FIT_TEST_NODE = [
     "--set-resources", "train_model:gpu=1", "train_model:cpus_per_gpu=1", "train_model:mem_mb=2000",
-    "calibrate_model:gpu=1", "calibrate_model:cpus_per_gpu=1", "convert_scan:mem_mb=2000",
-    "predict_scan:mem_mb=1500", "export_predicted_maps:mem_mb=500", "fit_baseline:mem_mb=1000",
-    "predict_baseline:mem_mb=1000",
-    "--group-components", "predictions=2", "baselines=2",
+    "convert_scan:mem_mb=2000", "export_recommended_maps:mem_mb=500",
 ]  # fmt: skip
 
 
@@ -69,11 +66,10 @@ def test_tiny_workflow_runs_through_sbatch(slurm_cluster, tmp_path):
     for job in jobs.values():
         rules.setdefault(job["Comment"].removeprefix("rule_").split("_wildcards")[0], []).append(job)
     assert {"generate_demo_scan", "convert_scan", "cache_scan", "split_strategy", "train_model",
-            "calibrate_model"} <= set(rules)  # fmt: skip
-    assert len(rules["train_model"]) == 8  # 4 strategies x 2 variants
+            "calibrate_and_predict_interpolate", "fit_baseline_deploy", "export_recommended_maps"} <= set(rules)  # fmt: skip
+    assert len(rules["train_model"]) == 9  # 4 strategies x 2 variants + deploy x paper
     assert all(job.get("TresPerJob") == "gres:gpu:1" for job in rules["train_model"])
-    assert any(name.startswith("predictions") for name in rules)  # per-scan jobs went as groups
-    assert any(name.startswith("baselines") for name in rules)
+    assert all(job.get("TresPerJob") == "gres:gpu:1" for job in rules["calibrate_and_predict_interpolate"])
     assert not any(name.startswith(("fig", "metric_tables")) for name in rules)  # local rules stay local
     # SLURM's own completion log saw every one of them.
     completed = (open("/tmp/edsmaps-slurm/jobcomp.txt").read() if os.path.exists("/tmp/edsmaps-slurm/jobcomp.txt")

@@ -72,8 +72,21 @@ def test_every_job_wrote_a_log_and_benchmark(tiny_run):
     for rule in ["generate_demo_scan", "convert_scan", "cache_scan"]:
         assert len(list((tiny_run / "logs" / rule).glob("*.log"))) == 5
         assert len(list((tiny_run / "benchmarks" / rule).glob("*.tsv"))) == 5
-    for rule in ["train_model", "calibrate_model", "predict_scan", "export_predicted_maps"]:
+    for rule in ["train_model", "calibrate_and_predict", "fit_baseline", "export_recommended_maps"]:
         assert list((tiny_run / "logs" / rule).rglob("*.log")), rule
+
+
+def test_several_seeds_add_an_ensemble_ranked_like_any_model(tiny_run, tmp_path):
+    import re
+
+    seeds = tmp_path / "seeds.yaml"
+    seeds.write_text("training: {seeds: 2}\n")
+    plan = run_snakemake(tiny_run, "--dry-run", overlays=[seeds]).stdout
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.split("Job stats:")[-1], flags=re.MULTILINE))
+    # a second replicate per strategy x variant: 5 strategies x 2 variants, less deploy's paper_haadf
+    assert jobs["train_model"] == "9"
+    assert int(jobs["ensemble_prediction"]) > 0 and jobs["recommend_models"] == "1"
+    assert "results/predictions/deploy/paper-ensemble/0037.npz" in plan
 
 
 def test_nothing_left_to_do_after_the_run(tiny_run):

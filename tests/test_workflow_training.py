@@ -4,6 +4,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import run_snakemake
 
@@ -53,7 +54,7 @@ def test_every_scan_of_a_strategy_is_predicted_with_its_role_mask(tiny_run, stra
     folder = tiny_run / "results" / "predictions" / strategy
     for variant in VARIANTS:
         predicted = sorted(p.stem for p in (folder / variant).glob("*.npz"))
-        assert predicted == STRATEGY_SCANS[strategy] + ["0037"]  # plus the predict-only scan
+        assert predicted == STRATEGY_SCANS[strategy]  # the predict-only scan: by deploy's models
     calibration = json.loads((tiny_run / "results" / "models" / strategy / "paper" / "calibration.json").read_text())
     with np.load(tiny_run / "results" / "splits" / f"{strategy}.npz") as split:
         roles = {s: split[s] for s in split.files}
@@ -95,18 +96,30 @@ def test_deterministic_training_reproduces_predictions(tiny_run, tmp_path):
         np.testing.assert_array_equal(first["predicted_calibrated"], second["predicted_calibrated"])
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_scans_without_eds_are_predicted_and_exported_as_maps(tiny_run, variant):
+def test_scans_without_eds_are_mapped_by_the_recommended_deploy_model(tiny_run):
     import mrcfile
     import tifffile
 
-    with np.load(tiny_run / "results" / "predictions" / "interpolate" / variant / "0037.npz") as pred:
+    recommended = pd.read_csv(tiny_run / "results" / "tables" / "recommended.tsv", sep="\t", dtype=str)
+    model = recommended.set_index("strategy").loc["deploy", "model"]
+    with np.load(tiny_run / "results" / "predictions" / "deploy" / model / "0037.npz") as pred:
         assert (pred["role"] == UNUSED).all() and np.isnan(pred["eds_blurred"]).all()
-        calibrated = pred["predicted_calibrated"]
-    folder = tiny_run / "results" / "predicted_maps" / "interpolate" / variant / "0037"
-    names = ELEMENTS + (["HAADF"] if variant == "paper_haadf" else [])
-    assert sorted(p.stem for p in folder.glob("*.mrc")) == sorted(names)
+        calibrated, spread = pred["predicted_calibrated"], pred.get("predicted_std")
+    folder = tiny_run / "results" / "predicted_maps" / "0037"
+    meta = json.loads((folder / "maps.json").read_text())
+    assert (meta["model"], meta["strategy"], meta["units"]) == (model, "deploy", "atomic fraction")
+    assert meta["crop_origin_in_raw_scan"] == {"row": 2, "col": 0} and meta["scan_shape"] == [8, 9]
+    validation = recommended.set_index("strategy").loc["deploy"]
+    assert meta["validation_mae"] == pytest.approx({e: float(validation[f"mae_{e}"]) for e in ELEMENTS}, rel=1e-5)
+    assert meta["dose_relative_to_training"] == pytest.approx(0.25, rel=0.05)  # demo.predict_only_dose
     for i, element in enumerate(ELEMENTS):
-        np.testing.assert_array_equal(mrcfile.read(folder / f"{element}.mrc"), calibrated[..., i])
-        np.testing.assert_array_equal(tifffile.imread(folder / f"{element}.tif"), calibrated[..., i])
+        with mrcfile.open(folder / f"{element}.mrc") as mrc:
+            np.testing.assert_array_equal(mrc.data, calibrated[..., i])
+            assert float(mrc.voxel_size.x) == pytest.approx(10.53)  # 1.053 nm in Å
+        with tifffile.TiffFile(folder / f"{element}.tif") as tif:
+            np.testing.assert_array_equal(tif.asarray(), calibrated[..., i])
+            numerator, denominator = tif.pages[0].tags["XResolution"].value
+            assert denominator / numerator == pytest.approx(1.053) and tif.imagej_metadata["unit"] == "nm"
         assert 0 <= calibrated[..., i].min() and calibrated[..., i].max() <= 1  # a possible atomic fraction
+        if spread is not None:
+            np.testing.assert_array_equal(mrcfile.read(folder / f"{element}_std.mrc"), spread[..., i])

@@ -1,38 +1,30 @@
-rule fit_baseline:
-    input:
-        caches=lambda wc: cache_files(training_scans(wc.strategy)),
-        split="results/splits/{strategy}.npz",
-    output:
-        baseline="results/baselines/{strategy}/{baseline}.npz",
-    log:
-        "logs/fit_baseline/{strategy}/{baseline}.log",
-    benchmark:
-        "benchmarks/fit_baseline/{strategy}/{baseline}.tsv"
-    conda:
-        "../../envs/preprocess.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-    params:
-        scans=lambda wc: training_scans(wc.strategy),
-        settings=baseline_settings(),
-    script:
-        "../scripts/fit_baseline.py"
+# A baseline is fitted on a strategy's training pixels and predicts every scan of the strategy
+# in the same job: a rule per strategy, as each predicts its own scans.
+for strategy in STRATEGY_SETTINGS:
 
-
-rule predict_baseline:
-    input:
-        baseline="results/baselines/{strategy}/{baseline}.npz",
-        split="results/splits/{strategy}.npz",
-        cache="results/cache/{scan}.npz",
-    output:
-        predictions="results/predictions/{strategy}/{baseline}/{scan}.npz",
-    log:
-        "logs/predict_baseline/{strategy}/{baseline}/{scan}.log",
-    conda:
-        "../../envs/preprocess.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-    script:
-        "../scripts/predict_baseline.py"
+    rule:
+        name:
+            per_strategy_rule("fit_baseline", strategy)
+        input:
+            caches=cache_files(predicted_scans(strategy)),
+            split=f"results/splits/{strategy}.npz",
+        output:
+            baseline=f"results/baselines/{strategy}/{{baseline}}.npz",
+            predictions=prediction_files(
+                strategy, "{baseline}", predicted_scans(strategy)
+            ),
+        log:
+            f"logs/fit_baseline/{strategy}/{{baseline}}.log",
+        benchmark:
+            f"benchmarks/fit_baseline/{strategy}/{{baseline}}.tsv"
+        conda:
+            "../../envs/preprocess.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+        params:
+            training_scans=training_scans(strategy),
+            scans=predicted_scans(strategy),
+            settings=baseline_settings(),
+        script:
+            "../scripts/fit_baseline.py"

@@ -18,6 +18,7 @@ from edsmaps.plan import (
     complete_defaults,
     default_strategies,
     default_variants,
+    is_deployment,
     resolve_scans,
     run_baselines,
     split_settings,
@@ -48,6 +49,12 @@ PREDICT_ONLY = config["predict_only"]
 ELEMENTS = config["elements"]
 VARIANTS = list(config["variants"])
 BASELINES = run_baselines(config)
+MAPS_STRATEGY = config["predicted_maps"]["strategy"]
+FIGURE_STRATEGY_KEYS = (
+    "single_strategy",
+    "extrapolation_strategy",
+    "interpolation_strategy",
+)
 
 
 wildcard_constraints:
@@ -95,7 +102,23 @@ def config_problems():
             f"variants: {clash} share a name with a baseline (baselines.models); rename them"
         )
     problems += checks.crop_problems(config)
-    problems += checks.strategy_problems(config["strategies"], SCANS)
+    problems += checks.strategy_problems(config["strategies"], SCANS, VARIANTS)
+    problems += checks.maps_problems(MAPS_STRATEGY, config["strategies"], PREDICT_ONLY)
+    figures, curve = config["figures"], config["learning_curve"]
+    uses = [
+        (f"figures.{key}", figures[key], figures["variant"])
+        for key in FIGURE_STRATEGY_KEYS
+        if figures.get(key) is not None
+    ]
+    uses.append(
+        (
+            "figures.calibration.strategy",
+            figures["calibration"]["strategy"],
+            figures["calibration"]["variant"],
+        )
+    )
+    uses.append(("learning_curve.strategy", curve["strategy"], curve["variant"]))
+    problems += checks.scored_strategy_problems(uses, config["strategies"])
     problems += checks.figure_problems(
         config["figures"],
         config["strategies"],
@@ -173,6 +196,10 @@ def blur_radius():
 
 
 STRATEGIES = list(config["strategies"])
+# Strategies with test scans: the metric tables score them (a deployment strategy tests nothing).
+SCORED_STRATEGIES = [
+    s for s in STRATEGIES if not is_deployment(config["strategies"][s])
+]
 STRATEGY_SETTINGS = {
     name: split_settings(s, blur_radius()) for name, s in config["strategies"].items()
 }
@@ -202,12 +229,20 @@ CNN_MODELS = {
     for variant in VARIANTS
     for k in range(1, SEEDS + 1)
 }
+# With several replicates, "<variant>-ensemble" is their mean, with their spread as uncertainty.
+ENSEMBLES = [f"{variant}-ensemble" for variant in VARIANTS] if SEEDS > 1 else []
 
 
 wildcard_constraints:
     strategy="|".join(re.escape(s) for s in STRATEGY_SETTINGS),
     model="|".join(re.escape(m) for m in CNN_MODELS),
+    variant="|".join(re.escape(v) for v in VARIANTS),
     baseline="|".join(BASELINES) if BASELINES else "(?!)",
+
+
+def per_strategy_rule(step, strategy):
+    """Name of a step's rule for one strategy (a rule name is an identifier)."""
+    return f"{step}_{strategy}".replace("-", "_")
 
 
 def cache_files(scans):
@@ -243,6 +278,7 @@ def baseline_settings():
         "pca_components": settings["pca_components"],
         "pca_bin": settings["pca_bin"],
         "max_pca_pixels": settings["pca_max_pixels"],
+        "members": settings["bootstrap_members"],
         "seed": config["training"]["seed"],
     }
 
@@ -253,28 +289,83 @@ def backend_settings():
     return {k: config["training"][k] for k in keys}
 
 
+def strategy_variants(strategy):
+    """The CNN variants a strategy trains (its ``variants``, null = every one)."""
+    chosen = STRATEGY_SETTINGS[strategy]["variants"]
+    return [v for v in VARIANTS if chosen is None or v in chosen]
+
+
+def strategy_models(strategy):
+    """(folder name under results/predictions/{strategy}/, labels) of every model of a strategy:
+    the CNN replicates of its variants, their ensembles and the baselines."""
+    variants = strategy_variants(strategy)
+    models = [
+        (name, {"variant": variant, "replicate": k, "kind": "cnn"})
+        for name, (variant, k) in CNN_MODELS.items()
+        if variant in variants
+    ]
+    models += [
+        (
+            f"{v}-ensemble",
+            {"variant": f"{v}-ensemble", "replicate": 1, "kind": "ensemble"},
+        )
+        for v in variants
+        if ENSEMBLES
+    ]
+    return models + [
+        (b, {"variant": b, "replicate": 1, "kind": "baseline"}) for b in BASELINES
+    ]
+
+
+def predicted_scans(strategy):
+    """The scans a strategy's models predict: its own, and the predict_only ones when it maps them."""
+    return scans_of_strategy(strategy) + (
+        PREDICT_ONLY if strategy == MAPS_STRATEGY else []
+    )
+
+
 def all_predictions():
-    """Every scan of every strategy, plus the predict-only scans, for every CNN model; the
-    baselines (for comparison only) on the strategy's own scans."""
-    cnn = [
-        f"results/predictions/{strategy}/{model}/{scan}.npz"
+    """Every model of every strategy on the scans it predicts."""
+    return [
+        path
         for strategy in STRATEGIES
-        for model in CNN_MODELS
-        for scan in scans_of_strategy(strategy) + PREDICT_ONLY
+        for model, _ in strategy_models(strategy)
+        for path in prediction_files(strategy, model, predicted_scans(strategy))
     ]
-    baselines = [
-        item["path"] for item in scored_predictions() if item["kind"] == "baseline"
+
+
+def ensemble_members(wildcards):
+    """The replicates' predictions of one scan that an ensemble averages."""
+    return [
+        f"results/predictions/{wildcards.strategy}/{name}/{wildcards.scan}.npz"
+        for name, (variant, _) in CNN_MODELS.items()
+        if variant == wildcards.variant
     ]
-    return cnn + baselines
+
+
+def validation_predictions():
+    """Every model's predictions of the training scans (their validation pixels rank the models),
+    labelled by strategy and model."""
+    return [
+        {"strategy": strategy, "model": model, "kind": labels["kind"], "path": path}
+        for strategy in STRATEGIES
+        for model, labels in strategy_models(strategy)
+        for path in prediction_files(strategy, model, training_scans(strategy))
+    ]
+
+
+def maps_predictions(wildcards):
+    """Every model of the maps strategy on one predict_only scan (the export takes the recommended)."""
+    return {
+        model: prediction_files(MAPS_STRATEGY, model, [wildcards.scan])[0]
+        for model, _ in strategy_models(MAPS_STRATEGY)
+    }
 
 
 def all_exported_maps():
-    return expand(
-        "results/predicted_maps/{strategy}/{model}/{scan}",
-        strategy=STRATEGIES,
-        model=VARIANTS,
-        scan=PREDICT_ONLY,
-    )
+    if MAPS_STRATEGY is None:
+        return []
+    return expand("results/predicted_maps/{scan}", scan=PREDICT_ONLY)
 
 
 def figure_scans(names):
@@ -294,23 +385,12 @@ def prediction_files(strategy, variant, scans):
     return [f"results/predictions/{strategy}/{variant}/{scan}.npz" for scan in scans]
 
 
-def model_labels():
-    """(model name, labels) of every CNN replicate and baseline, for the metric tables."""
-    labels = [
-        (name, {"variant": variant, "replicate": k, "kind": "cnn"})
-        for name, (variant, k) in CNN_MODELS.items()
-    ]
-    return labels + [
-        (b, {"variant": b, "replicate": 1, "kind": "baseline"}) for b in BASELINES
-    ]
-
-
-def scored_predictions(strategies=STRATEGIES, models=None):
-    """Every prediction of a scan with EDS, labelled for the metric tables."""
+def scored_predictions(strategies=SCORED_STRATEGIES, models=None):
+    """Every prediction of a scan with EDS by a scored strategy, labelled for the metric tables."""
     return [
         {"strategy": strategy, **labels, "scan": scan, "path": path}
         for strategy in strategies
-        for model, labels in model_labels()
+        for model, labels in strategy_models(strategy)
         if models is None or model in models
         for scan, path in zip(
             scans_of_strategy(strategy),
@@ -322,7 +402,7 @@ def scored_predictions(strategies=STRATEGIES, models=None):
 def split_kinds():
     """How each scored strategy separates training from test pixels."""
     kinds = {}
-    for strategy in STRATEGIES:
+    for strategy in SCORED_STRATEGIES:
         train, test = resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
         within = set(train) & set(test)
         kinds[strategy] = (
@@ -358,14 +438,15 @@ def learning_curve_predictions():
     return items
 
 
+def demo_truth_file(scan):
+    return os.path.join(config["data"]["folder"], "truth", f"{scan}.npz")
+
+
 def truth_files():
-    """Noise-free composition of the demo scans (none for real data)."""
+    """Noise-free composition of the demo scans with EDS (none for real data)."""
     if not config["demo"]["enabled"]:
         return {}
-    return {
-        scan: os.path.join(config["data"]["folder"], "truth", f"{scan}.npz")
-        for scan in SCANS
-    }
+    return {scan: demo_truth_file(scan) for scan in SCANS}
 
 
 FIGURES = config["figures"]
@@ -471,6 +552,22 @@ def figure_table():
         blur=config["cache"],
         scan=blur_scan,
     )
+    if MAPS_STRATEGY is not None and PREDICT_ONLY:
+        truths = (
+            [demo_truth_file(scan) for scan in PREDICT_ONLY]
+            if config["demo"]["enabled"]
+            else []
+        )
+        table["fig11_predicted_maps"] = figure(
+            "figures.predicted_maps",
+            {
+                "maps_dirs": expand("results/predicted_maps/{scan}", scan=PREDICT_ONLY),
+                "truth_paths": truths,
+            },
+            scans=PREDICT_ONLY,
+            title=f"Maps of the scans without EDS (strategy {MAPS_STRATEGY}: trained on "
+            f"{', '.join(training_scans(MAPS_STRATEGY))})",
+        )
     table["fig10_workflow"] = figure(
         "rulegraph.draw_rule_graph",
         {},

@@ -14,6 +14,7 @@ if config["demo"]["enabled"]:
             "../../envs/preprocess.yaml"
         params:
             scans=SCANS + PREDICT_ONLY,
+            predict_only=PREDICT_ONLY,
             scan_shape=config["scan_shape"],
             demo=config["demo"],
             demo_elements=list(DEMO_ELEMENTS),

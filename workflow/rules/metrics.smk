@@ -1,6 +1,33 @@
+rule recommend_models:
+    input:
+        predictions=[item["path"] for item in validation_predictions()],
+    output:
+        validation=report(
+            "results/tables/validation.tsv",
+            caption="../report/validation.rst",
+            category="Tables",
+        ),
+        recommended=report(
+            "results/tables/recommended.tsv",
+            caption="../report/recommended.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/recommend_models.log",
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    params:
+        predictions=validation_predictions(),
+        strategies=STRATEGIES,
+    script:
+        "../scripts/recommend_models.py"
+
+
 rule metric_tables:
     input:
         predictions=[item["path"] for item in scored_predictions()],
+        recommended="results/tables/recommended.tsv",
         truths=list(truth_files().values()),
         caches=cache_files(SCANS),
         splits=expand("results/splits/{strategy}.npz", strategy=STRATEGIES),

@@ -46,56 +46,75 @@ rule train_model:
         "../scripts/train_model.py"
 
 
-rule calibrate_model:
+# One job per trained model calibrates it and predicts every scan of its strategy (the runtime
+# starts once): a rule per strategy, as each predicts its own scans.
+for strategy in STRATEGY_SETTINGS:
+
+    rule:
+        name:
+            per_strategy_rule("calibrate_and_predict", strategy)
+        input:
+            model=f"results/models/{strategy}/{{model}}/model.keras",
+            scaling=f"results/models/{strategy}/{{model}}/input_scaling.json",
+            split=f"results/splits/{strategy}.npz",
+            caches=cache_files(predicted_scans(strategy)),
+        output:
+            calibration=f"results/models/{strategy}/{{model}}/calibration.json",
+            predictions=prediction_files(strategy, "{model}", predicted_scans(strategy)),
+        log:
+            f"logs/calibrate_and_predict/{strategy}/{{model}}.log",
+        benchmark:
+            f"benchmarks/calibrate_and_predict/{strategy}/{{model}}.tsv"
+        conda:
+            "../../envs/train.yaml"
+        threads: 2
+        resources:
+            gpu=1,
+            mem_mb=4000,
+        params:
+            training_scans=training_scans(strategy),
+            scans=predicted_scans(strategy),
+            batch_size=config["prediction"]["batch_size"],
+            backend=backend_settings(),
+        script:
+            "../scripts/calibrate_and_predict.py"
+
+
+rule ensemble_prediction:
     input:
-        model="results/models/{strategy}/{model}/model.keras",
-        scaling="results/models/{strategy}/{model}/input_scaling.json",
-        split="results/splits/{strategy}.npz",
-        caches=lambda wc: cache_files(training_scans(wc.strategy)),
+        members=ensemble_members,
     output:
-        calibration="results/models/{strategy}/{model}/calibration.json",
+        predictions="results/predictions/{strategy}/{variant}-ensemble/{scan}.npz",
     log:
-        "logs/calibrate_model/{strategy}/{model}.log",
-    benchmark:
-        "benchmarks/calibrate_model/{strategy}/{model}.tsv"
+        "logs/ensemble_prediction/{strategy}/{variant}/{scan}.log",
     conda:
-        "../../envs/train.yaml"
+        "../../envs/preprocess.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-    params:
-        scans=lambda wc: training_scans(wc.strategy),
-        batch_size=config["prediction"]["batch_size"],
-        backend=backend_settings(),
+        mem_mb=2000,
     script:
-        "../scripts/calibrate_model.py"
+        "../scripts/ensemble_prediction.py"
 
 
-rule predict_scan:
+rule export_recommended_maps:
     input:
-        model="results/models/{strategy}/{model}/model.keras",
-        scaling="results/models/{strategy}/{model}/input_scaling.json",
-        calibration="results/models/{strategy}/{model}/calibration.json",
-        split="results/splits/{strategy}.npz",
-        cache="results/cache/{scan}.npz",
+        predictions=lambda wc: list(maps_predictions(wc).values()),
+        recommended="results/tables/recommended.tsv",
     output:
-        predictions="results/predictions/{strategy}/{model}/{scan}.npz",
+        maps=directory("results/predicted_maps/{scan}"),
     log:
-        "logs/predict_scan/{strategy}/{model}/{scan}.log",
-    benchmark:
-        "benchmarks/predict_scan/{strategy}/{model}/{scan}.tsv"
+        "logs/export_recommended_maps/{scan}.log",
     conda:
-        "../../envs/train.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
+        "../../envs/plots.yaml"
     params:
-        batch_size=config["prediction"]["batch_size"],
-        backend=backend_settings(),
+        predictions=maps_predictions,
+        strategy=MAPS_STRATEGY,
+        eds_unit=config["data"]["eds_unit"],
     script:
-        "../scripts/predict_scan.py"
+        "../scripts/export_recommended_maps.py"
 
 
+# Any model's maps on request, e.g. results/predicted_maps/deploy/pca_ridge/0039
 rule export_predicted_maps:
     input:
         predictions="results/predictions/{strategy}/{model}/{scan}.npz",
@@ -104,7 +123,7 @@ rule export_predicted_maps:
     log:
         "logs/export_predicted_maps/{strategy}/{model}/{scan}.log",
     conda:
-        "../../envs/preprocess.yaml"
+        "../../envs/plots.yaml"
     params:
         eds_unit=config["data"]["eds_unit"],
     script:

@@ -22,4 +22,5 @@ generate_demo_scan(
     eds_paths=dict(zip(snakemake.params.demo_elements, snakemake.output.eds)),
     haadf_path=snakemake.output.haadf,
     truth_path=snakemake.output.truth,
+    dose=demo["predict_only_dose"] if snakemake.wildcards.scan in snakemake.params.predict_only else 1.0,
 )

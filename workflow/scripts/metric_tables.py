@@ -11,6 +11,7 @@ write_metric_tables(
     cache_paths=dict(zip(snakemake.params.scans, snakemake.input.caches)),
     split_kinds=snakemake.params.split_kinds,
     split_paths=dict(zip(snakemake.params.strategies, snakemake.input.splits)),
+    recommended_path=snakemake.input.recommended,
     outputs=dict(snakemake.output.items()),
 )
 write_manifest(snakemake.output.provenance, config=snakemake.config)

@@ -28,3 +28,15 @@ def write_json(path, payload):
     scalars) are written as their text."""
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def write_tsv(frame, path):
+    """Write a pandas DataFrame as a tab-separated table (6 significant digits) atomically."""
+    with atomic_output(path) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+
+
+def write_text(path, text):
+    """Write ``text`` atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)

@@ -7,18 +7,22 @@
 - ``pca_ridge``: ridge regression on the principal components of log patterns.
 
 Ridge strength is chosen on the validation pixels, features are standardised on training
-pixels only; test pixels are never seen. A fitted baseline is an NPZ of plain arrays.
+pixels only; test pixels are never seen. Beside the fit on every training pixel, members refitted
+on block-bootstrap resamples of the training pixels (whole spatial blocks drawn with
+replacement: neighbours' labels share EDS counts) give each prediction an uncertainty, the
+members' spread. A fitted baseline is an NPZ of plain arrays.
 """
 
 import numpy as np
 
 from .atomic import atomic_output
-from .cacheset import CacheSet
-from .strategies import TRAIN, VALIDATION, load_roles
+from .cacheset import CacheSet, dose_factor
+from .strategies import TRAIN, VALIDATION, load_roles, spatial_blocks
 
 BASELINES = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge")
 RIDGE_ALPHAS = np.logspace(-3, 4, 15)
 CHUNK = 1024
+BOOTSTRAP_GRID = 4  # every training scan cut into 4 x 4 blocks for the bootstrap
 
 
 def virtual_detectors(pattern_shape, n_rings):
@@ -78,7 +82,7 @@ class _Features:
         for number in range(len(self.caches.scans)):
             rows = pixels.index[:, 0] == number
             parts.append(features(self.params, self.caches.patterns[number], self.caches.haadf[number],
-                                  pixels.index[rows, 1], self.caches.divisor))
+                                  pixels.index[rows, 1], self.caches.divisor * self.caches.dose_factors[number]))
         return np.concatenate(parts)
 
 
@@ -104,8 +108,35 @@ def fit_ridge(x_train, y_train, x_val, y_val, alphas):
             "intercept": np.atleast_1d(fit.intercept_).astype(np.float64), "alpha": float(alpha)}
 
 
+def bootstrap_members(z, y, blocks, alpha, n_members, seed):
+    """Ridge fits (at ``alpha``; a mean without features) on block-bootstrap resamples.
+
+    Args:
+        z: (n, d) standardised training features; y: (n, E) targets.
+        blocks: (n,) spatial block of each training pixel; whole blocks are drawn with replacement.
+        n_members: resamples; seed: their draw.
+    Returns:
+        dict ``member_coef`` (K, E, d) and ``member_intercept`` (K, E).
+    """
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(seed)
+    n_blocks = int(blocks.max()) + 1
+    coefs, intercepts = [], []
+    for drawn in (rng.integers(0, n_blocks, n_blocks) for _ in range(n_members)):
+        weight = np.bincount(drawn, minlength=n_blocks)[blocks].astype(np.float64)
+        if z.shape[1] == 0:
+            coefs.append(np.zeros((y.shape[1], 0)))
+            intercepts.append(np.average(y, axis=0, weights=weight))
+        else:
+            fit = Ridge(alpha=alpha).fit(z, y, sample_weight=weight)
+            coefs.append(np.atleast_2d(fit.coef_))
+            intercepts.append(np.atleast_1d(fit.intercept_))
+    return {"member_coef": np.stack(coefs), "member_intercept": np.stack(intercepts)}
+
+
 def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_components=30, pca_bin=2, seed=42,
-                 max_pca_pixels=4000):
+                 max_pca_pixels=4000, members=8):
     """Fit one baseline on the TRAIN pixels of a strategy (ridge alpha chosen on VALIDATION) and save it.
 
     Args:
@@ -116,7 +147,8 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
         n_rings: virtual detectors of ``virtual_ridge`` (a disk, then annuli).
         pca_components, pca_bin, max_pca_pixels: ``pca_ridge``'s components, detector binning and
             the most training patterns its PCA is fitted on.
-        seed: seed of the PCA's pixel subsample.
+        seed: seed of the PCA's pixel subsample and of the bootstrap.
+        members: block-bootstrap refits whose spread is the prediction's uncertainty.
     Raises:
         ValueError: unknown kind, or ``haadf_linear`` without HAADF maps.
     """
@@ -125,7 +157,7 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
     roles = load_roles(split_path)
     caches = CacheSet(cache_paths)
     train, val = caches.pixels(roles, [TRAIN]), caches.pixels(roles, [VALIDATION])
-    params = {"kind": np.array(kind), "elements": np.array(caches.elements)}
+    params = {"kind": np.array(kind), "elements": np.array(caches.elements), "dose": np.float64(caches.reference_dose)}
     if kind == "haadf_linear" and not (np.isfinite(train.haadf).all() and np.isfinite(val.haadf).all()):
         raise ValueError(f"baseline haadf_linear needs HAADF maps for the training scans {caches.scans} (data.haadf)")
     if kind == "virtual_ridge":
@@ -133,12 +165,17 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
     if kind == "pca_ridge":
         params.update(_fit_pca(caches, train, pca_components, pca_bin, seed, max_pca_pixels))
     if kind == "constant":
+        x_train = np.zeros((len(train.index), 0))
         mean = train.eds.astype(np.float64).mean(axis=0)
         params.update(feature_mean=np.zeros(0), feature_scale=np.ones(0), coef=np.zeros((len(mean), 0)),
                       intercept=mean, alpha=0.0)
     else:
         feats = _Features(caches, params)
-        params.update(fit_ridge(feats(train), train.eds, feats(val), val.eds, RIDGE_ALPHAS))
+        x_train = feats(train)
+        params.update(fit_ridge(x_train, train.eds, feats(val), val.eds, RIDGE_ALPHAS))
+    z_train = (x_train - params["feature_mean"]) / params["feature_scale"]
+    blocks = spatial_blocks(train.index, [roles[scan].shape for scan in caches.scans], BOOTSTRAP_GRID)
+    params.update(bootstrap_members(z_train, train.eds, blocks, params["alpha"], members, seed))
     with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **params)
     return params
@@ -152,7 +189,7 @@ def _fit_pca(caches, train, n_components, bin_factor, seed, max_pixels):
     chosen = np.sort(rng.permutation(len(train.index))[:max_pixels])
     logs = np.concatenate([
         log_patterns(caches.patterns[number], train.index[chosen][train.index[chosen, 0] == number, 1],
-                     caches.divisor, bin_factor)
+                     caches.divisor * caches.dose_factors[number], bin_factor)
         for number in range(len(caches.scans))
     ])
     n_components = min(n_components, *logs.shape)
@@ -167,35 +204,59 @@ def load_baseline(path):
 
 
 def predict_baseline(params, patterns, haadf, divisor):
-    """Predicted composition (N, E) float32 of every pattern of one cache."""
+    """Predicted composition (N, E) float32 of every pattern of one cache, and its uncertainty:
+    the standard deviation (N, E) float32 of the bootstrap members' predictions."""
     x = features(params, patterns, haadf, np.arange(len(patterns)), divisor).astype(np.float64)
     z = (x - params["feature_mean"]) / params["feature_scale"]
-    return (z @ params["coef"].T + params["intercept"]).astype(np.float32)
+    members = np.einsum("nd,ked->kne", z, params["member_coef"]) + params["member_intercept"][:, None, :]
+    return (z @ params["coef"].T + params["intercept"]).astype(np.float32), members.std(axis=0).astype(np.float32)
 
 
-def predict_scan_baseline(baseline_path, split_path, cache_path, scan, output_npz):
+def predict_cache_baseline(params, cache, role, output_npz):
     """Predict every pattern of one cached scan with a fitted baseline, in the CNN's format (a
     linear model needs no calibration: "calibrated" is the raw prediction projected onto possible
-    compositions, as the CNN's).
+    compositions, as the CNN's), with the bootstrap members' spread as ``predicted_std``.
 
     Args:
-        baseline_path: the fitted baseline NPZ (:func:`fit_baseline`).
-        split_path: the strategy's split NPZ; ``scan``'s roles are stored with the prediction.
-        cache_path: the scan's cache NPZ.
-        scan: the scan id.
+        params: the fitted baseline (:func:`fit_baseline`).
+        cache: the scan's cache (dict of arrays).
+        role: (rows, cols) pixel roles of the scan in the strategy.
         output_npz: prediction NPZ (:func:`edsmaps.prediction_file.write_prediction`): maps
             (rows, cols, E) float32 atomic fraction.
     """
     from .composition import project_composition
-    from .prediction_file import read_cache, scan_role, write_prediction
+    from .prediction_file import write_prediction
 
-    params = load_baseline(baseline_path)
-    cache = read_cache(cache_path)
     elements = [str(e) for e in cache["elements"]]
     if elements != [str(e) for e in params["elements"]]:
-        raise ValueError(f"{cache_path}: elements {elements} differ from the baseline's {list(params['elements'])}")
-    predicted = predict_baseline(params, cache["patterns"], cache["haadf"], float(cache["pattern_divisor"]))
-    rows, cols = (int(v) for v in cache["scan_shape"])
+        raise ValueError(f"{output_npz}: the scan's elements {elements} differ from the baseline's "
+                         f"{list(params['elements'])}")
+    divisor = float(cache["pattern_divisor"]) * dose_factor(params["dose"], cache["dose"])
+    predicted, spread = predict_baseline(params, cache["patterns"], cache["haadf"], divisor)
     possible, _ = project_composition(predicted)
-    write_prediction(output_npz, cache, scan_role(split_path, scan, (rows, cols)),
-                     {"predicted": predicted, "predicted_calibrated": possible})
+    write_prediction(output_npz, cache, role,
+                     {"predicted": predicted, "predicted_calibrated": possible, "predicted_std": spread},
+                     dose_ratio=1 / dose_factor(params["dose"], cache["dose"]))
+
+
+def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, baseline_npz, prediction_paths,
+                             **settings):
+    """Fit a baseline on a strategy's training pixels (:func:`fit_baseline`) and predict every
+    scan asked for in the same job.
+
+    Args:
+        kind: one of BASELINES.
+        training_scans: the strategy's training scans.
+        cache_paths: {scan: cache NPZ} of every scan read (training and predicted).
+        split_path: the strategy's split NPZ.
+        baseline_npz: the fitted baseline written.
+        prediction_paths: {scan: prediction NPZ} (:func:`predict_cache_baseline`) to write.
+        settings: the keyword settings of :func:`fit_baseline`.
+    """
+    from .prediction_file import read_cache, scan_role
+
+    params = fit_baseline(kind, {s: cache_paths[s] for s in training_scans}, split_path, baseline_npz, **settings)
+    for scan, output_npz in prediction_paths.items():
+        cache = read_cache(cache_paths[scan])
+        shape = tuple(int(v) for v in cache["scan_shape"])
+        predict_cache_baseline(params, cache, scan_role(split_path, scan, shape), output_npz)

@@ -83,6 +83,8 @@ def write_synthetic_cache(patterns, targets, cache_path, raw_path):
     """A training cache (float16 / 2**16) plus the raw uint16 stack for the reference loader."""
     import numpy as np
 
+    from .cacheset import mean_dose
+
     n = len(patterns)
     np.save(raw_path, patterns)
     with open(cache_path, "wb") as fh:
@@ -90,6 +92,7 @@ def write_synthetic_cache(patterns, targets, cache_path, raw_path):
             fh,
             patterns=(patterns / np.float32(2**16)).astype(np.float16),
             pattern_divisor=np.float64(2**16),
+            dose=np.float64(mean_dose(patterns)),
             targets=targets.astype(np.float32),
             targets_unblurred=targets.astype(np.float32),
             haadf=np.ones(n, dtype=np.float32),
@@ -139,10 +142,10 @@ def ours_predict(cache_path, workdir, threads, backend="tensorflow", data_worker
     model = load_trained_model(workdir / "m.keras")
     scaling = load_json(workdir / "s.json")
     with np.load(cache_path) as cache:
-        patterns = cache["patterns"]
-    predict_patterns(model, patterns, np.arange(min(256, len(patterns))), scaling, 256)  # compile untimed
+        patterns, dose = cache["patterns"], float(cache["dose"])
+    predict_patterns(model, patterns, np.arange(min(256, len(patterns))), scaling, 256, dose)  # compile untimed
     start = time.perf_counter()
-    predict_patterns(model, patterns, np.arange(len(patterns)), scaling, 256, data_workers)
+    predict_patterns(model, patterns, np.arange(len(patterns)), scaling, 256, dose, data_workers)
     return time.perf_counter() - start
 
 

@@ -5,6 +5,20 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def mean_dose(counts):
+    """Mean counts per pattern of (N, Qy, Qx) ``counts`` (any dtype), summed in float64."""
+    return float(np.asarray(counts).sum(axis=(1, 2), dtype=np.float64).mean())
+
+
+def dose_factor(reference_dose, scan_dose):
+    """What a scan's counts are multiplied by before a model sees them: the model's training dose
+    over the scan's dose (both mean counts per pattern). Features at absolute scale (log counts)
+    then mean the same at every dose; the lower dose's extra noise remains."""
+    if not scan_dose > 0:
+        raise ValueError(f"a scan with dose {scan_dose} (mean counts per pattern) has no signal to predict from")
+    return float(reference_dose) / float(scan_dose)
+
+
 @dataclass
 class LabelledPixels:
     """The (cache number, pattern number) index of chosen pixels and their targets."""
@@ -19,13 +33,14 @@ class CacheSet:
 
     def __init__(self, cache_paths):
         self.scans = list(cache_paths)
-        self.patterns, self.eds, self.haadf = [], [], []
+        self.patterns, self.eds, self.haadf, self.doses = [], [], [], []
         self.elements, self.divisor = None, None
         for scan, path in cache_paths.items():
             with np.load(path, allow_pickle=False) as cache:
                 self.patterns.append(cache["patterns"])
                 self.eds.append(cache["targets"])
                 self.haadf.append(cache["haadf"])
+                self.doses.append(float(cache["dose"]))
                 names = [str(e) for e in cache["elements"]]
                 if self.elements not in (None, names):
                     raise ValueError(f"{path}: elements {names} differ from another cache's {self.elements}")
@@ -39,6 +54,9 @@ class CacheSet:
                 "conversion.bin_factor so they match."
             )
         self.pattern_shape = self.patterns[0].shape[1:]
+        # Every scan is seen at the training scans' mean dose (see edsmaps.scaling.dose_factor).
+        self.reference_dose = float(np.mean(self.doses))
+        self.dose_factors = [dose_factor(self.reference_dose, dose) for dose in self.doses]
 
     def pixels(self, roles, wanted_roles):
         """Pixels whose role (dict scan -> (rows, cols)) is in ``wanted_roles``."""

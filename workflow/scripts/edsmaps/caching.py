@@ -28,6 +28,7 @@ import numpy as np
 
 from .atomic import atomic_output
 from .blur import blur_map
+from .cacheset import mean_dose
 from .plan import crop_slices
 from .rawio import read_eds_map, read_map
 
@@ -66,7 +67,8 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
         settings: crop, pattern scaling and label blur.
         output_npz: the cache: ``patterns`` (N, Qy, Qx) float16 counts / ``pattern_divisor``,
             ``targets`` (N, E) float32 blurred atomic fractions, ``targets_unblurred``, ``haadf``
-            (N,), ``scan_shape`` and ``crop_origin`` (rows, cols) of the crop in the raw scan.
+            (N,), ``scan_shape`` and ``crop_origin`` (rows, cols) of the crop in the raw scan,
+            ``dose`` the mean counts per pattern (models rescale a scan's counts by it).
         haadf_title: title of the HAADF image in a container.
     """
     import py4DSTEM
@@ -111,6 +113,7 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
                 fh,
                 patterns=scaled,
                 pattern_divisor=np.float64(divisor),
+                dose=np.float64(mean_dose(patterns)),
                 targets=targets.astype(np.float32),
                 targets_unblurred=unblurred.astype(np.float32),
                 haadf=haadf.astype(np.float32),

@@ -15,12 +15,11 @@ fewer than ``MIN_PIXELS`` validation pixels (or a single block) the identity is 
 warning. Test pixels are never seen.
 """
 
-import json
 import logging
 
 import numpy as np
 
-from .atomic import write_json
+from .strategies import spatial_blocks
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +61,8 @@ def spatial_folds(index, scan_shapes, n_folds=N_FOLDS, grid=FOLD_GRID):
     Returns:
         (K,) int fold numbers in 0..n_folds-1 (fewer when there are fewer blocks).
     """
-    index = np.asarray(index)
-    blocks = np.empty(len(index), dtype=np.int64)
-    for number, (rows, cols) in enumerate(scan_shapes):
-        mine = index[:, 0] == number
-        r, c = np.divmod(index[mine, 1], cols)
-        blocks[mine] = (number * grid + r * grid // rows) * grid + c * grid // cols
-    present, block_rank = np.unique(blocks, return_inverse=True)
-    return block_rank % min(n_folds, len(present))
+    blocks = spatial_blocks(index, scan_shapes, grid)
+    return blocks % min(n_folds, int(blocks.max(initial=-1)) + 1)
 
 
 def choose_calibration(y_cnn, y_true, folds, constant, min_pixels=MIN_PIXELS):
@@ -172,30 +165,22 @@ def apply_calibration(predicted, calibration, elements):
     return out
 
 
-def calibrate_model(model_path, scaling_path, split_path, cache_paths, output_json, batch_size, backend_settings):
-    """Predict the validation pixels of the training scans, choose every output's calibration
-    (:func:`fit_calibration`) and write it as JSON.
+def calibrate(model, scaling, roles, caches, batch_size):
+    """Predict the validation pixels of the training scans and choose every output's calibration
+    (:func:`fit_calibration`).
 
     Args:
-        model_path, scaling_path: the trained model and its input scaling JSON.
-        split_path: the strategy's split NPZ (validation pixels: role 2).
-        cache_paths: {scan: cache NPZ} of the training scans.
-        output_json: the calibration JSON (per output: choice, alpha, beta, dead, n_pixels,
-            n_folds, cross-fitted MAE of every candidate).
+        model, scaling: the trained model and its input scaling (dict).
+        roles: the strategy's pixel roles ({scan: (rows, cols)}; validation pixels: role 2).
+        caches: the training scans' :class:`edsmaps.cacheset.CacheSet`.
         batch_size: patterns per prediction batch.
-        backend_settings: keyword arguments of :func:`edsmaps.backend.setup_backend`.
+    Returns:
+        The calibration (JSON-able dict; per output: choice, alpha, beta, dead, n_pixels, n_folds,
+        cross-fitted MAE of every candidate).
     """
-    from .backend import setup_backend
-    from .cacheset import CacheSet
-    from .inference import load_trained_model, predict_patterns
-    from .scaling import load_json
-    from .strategies import TRAIN, VALIDATION, load_roles
+    from .inference import predict_patterns
+    from .strategies import TRAIN, VALIDATION
 
-    setup_backend(**backend_settings)
-    scaling = load_json(scaling_path)
-    model = load_trained_model(model_path)
-    roles = load_roles(split_path)
-    caches = CacheSet(cache_paths)
     pixels = caches.pixels(roles, [VALIDATION])
     training = caches.pixels(roles, [TRAIN])
     constants = {"eds": training.eds.astype(np.float64).mean(axis=0),
@@ -204,7 +189,8 @@ def calibrate_model(model_path, scaling_path, split_path, cache_paths, output_js
     for number in range(len(caches.scans)):
         rows = pixels.index[:, 0] == number
         if rows.any():
-            out = predict_patterns(model, caches.patterns[number], pixels.index[rows, 1], scaling, batch_size)
+            out = predict_patterns(model, caches.patterns[number], pixels.index[rows, 1], scaling, batch_size,
+                                   caches.doses[number])
             for name, values in out.items():
                 predicted.setdefault(name, []).append(values)
     predicted = {name: np.concatenate(v) for name, v in predicted.items()}
@@ -213,10 +199,4 @@ def calibrate_model(model_path, scaling_path, split_path, cache_paths, output_js
     calibration = fit_calibration(predicted, truth, caches.elements, folds, constants)
     calibration["fitted_on"] = ("validation pixels of the training scans, candidates cross-fitted over spatial blocks; "
                                 "mean: the training pixels' mean")
-    write_json(output_json, calibration)
     return calibration
-
-
-def load_calibration(path):
-    with open(path) as fh:
-        return json.load(fh)

@@ -8,7 +8,7 @@ import string
 import struct
 from pathlib import Path
 
-from .plan import crop_slices, cropped_shape, resolve_scans, strategy_scans
+from .plan import crop_slices, cropped_shape, is_deployment, resolve_scans, strategy_scans
 
 TEMPLATE_FIELDS = {"diffraction": {"scan"}, "eds": {"scan", "element"}, "haadf": {"scan"}}
 SCAN_ID_KEYS = ("scans", "predict_only")  # and every list that names scans, below
@@ -91,15 +91,54 @@ def template_problems(data):
     return problems
 
 
-def strategy_problems(strategies, scans):
-    """Strategies naming scans that are not listed (``strategies.<name>``)."""
+def strategy_problems(strategies, scans, variants):
+    """Strategies naming scans or variants that are not listed (``strategies.<name>``)."""
     problems = []
     for name, strategy in strategies.items():
         try:
             strategy_scans(strategy, scans)
         except ValueError as exc:
             problems.append(f"strategies.{name}: {exc}")
+        unknown = [v for v in strategy.get("variants") or [] if v not in variants]
+        if unknown:
+            problems.append(f"strategies.{name}.variants: {unknown} are not among the variants {list(variants)}")
     return problems
+
+
+def trains_variant(strategy, variant):
+    """Whether a strategy trains a CNN variant (its ``variants``, null = every one)."""
+    return strategy.get("variants") is None or variant in strategy["variants"]
+
+
+def scored_strategy_problems(uses, strategies):
+    """Settings that need a scored strategy training a variant: ``uses`` is a list of (config key,
+    strategy name, variant) for the figures and the learning curve."""
+    problems = []
+    for key, name, variant in uses:
+        strategy = strategies.get(name)
+        if strategy is None:
+            continue  # reported where the name is checked
+        if is_deployment(strategy):
+            problems.append(f"{key}: strategy '{name}' has no test scans (test: []); name a strategy that tests")
+        elif not trains_variant(strategy, variant):
+            problems.append(f"{key}: strategy '{name}' does not train variant '{variant}' (its variants: "
+                            f"{strategy['variants']})")
+    return problems
+
+
+def maps_problems(maps_strategy, strategies, predict_only):
+    """The strategy mapping the predict_only scans must exist and test nothing."""
+    if maps_strategy is None:
+        if predict_only:
+            return [f"predict_only: {predict_only} need a deployment strategy to map them; add one, e.g. "
+                    "strategies.deploy: {train: [all], test: []}"]
+        return []
+    if maps_strategy not in strategies:
+        return [f"predicted_maps.strategy: '{maps_strategy}' is not one of {list(strategies)}"]
+    if not is_deployment(strategies[maps_strategy]):
+        return [f"predicted_maps.strategy: '{maps_strategy}' tests scans; the maps come from a strategy with "
+                "test: [] that trains on every labelled scan it names"]
+    return []
 
 
 def crop_problems(config):

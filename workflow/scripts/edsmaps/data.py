@@ -8,7 +8,7 @@ import math
 import keras
 import numpy as np
 
-from .scaling import scale_patterns
+from .scaling import at_dose, scale_patterns
 
 
 class PatternBatches(keras.utils.PyDataset):
@@ -20,14 +20,16 @@ class PatternBatches(keras.utils.PyDataset):
     order drawn from (seed, epoch) so a resumed run sees the epochs an uninterrupted one would.
     Inputs come in the compute dtype of Keras' global policy (float16 under mixed precision).
     ``workers`` > 1 assembles batches in threads (NumPy releases the GIL), in order.
+    ``dose_factors``: per cache, what its counts are multiplied by (:func:`edsmaps.cacheset.dose_factor`).
     """
 
-    def __init__(self, patterns, index, targets, scaling, batch_size, shuffle=False, seed=0, **kwargs):
+    def __init__(self, patterns, index, targets, scaling, batch_size, shuffle=False, seed=0, dose_factors=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.patterns = patterns
         self.index = np.asarray(index)
         self.targets = targets
-        self.scaling = scaling
+        self.scalings = [at_dose(scaling, f) for f in (dose_factors or [1.0] * len(patterns))]
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -41,11 +43,10 @@ class PatternBatches(keras.utils.PyDataset):
         chosen = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         picks = self.index[chosen]
         shape = self.patterns[0].shape[1:]
-        batch = np.empty((len(chosen), *shape), dtype=np.float16)
+        x = np.empty((len(chosen), *shape, 1), dtype=self.input_dtype)
         for cache in np.unique(picks[:, 0]):
             rows = picks[:, 0] == cache
-            batch[rows] = self.patterns[cache][picks[rows, 1]]
-        x = scale_patterns(batch, self.scaling, self.input_dtype)[..., None]
+            x[rows, ..., 0] = scale_patterns(self.patterns[cache][picks[rows, 1]], self.scalings[cache], self.input_dtype)
         if self.targets is None:
             return (x,)
         return x, {name: values[chosen] for name, values in self.targets.items()}

@@ -17,7 +17,7 @@ Diffraction physics (per probe position, all in detector pixels):
 - a smooth diffuse background; a smooth descan shift of the origin across the scan.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -229,8 +229,9 @@ def render_patterns(settings, composition, thickness, crystallinity, grain_index
     return out
 
 
-def generate_scan(settings: DemoSettings, scan_index: int) -> DemoScan:
-    """Generate scan number ``scan_index`` (0-based) of the series; same settings -> same bytes."""
+def generate_scan(settings: DemoSettings, scan_index: int, dose: float = 1.0) -> DemoScan:
+    """Generate scan number ``scan_index`` (0-based) of the series at ``dose`` times
+    ``electrons_per_pattern``; same settings -> same bytes."""
     if not 0 <= scan_index < settings.n_scans:
         raise ValueError(f"scan_index {scan_index} outside 0..{settings.n_scans - 1}")
     sample = DemoSample(settings)
@@ -239,7 +240,7 @@ def generate_scan(settings: DemoSettings, scan_index: int) -> DemoScan:
     origin = sample.origin_offset(t)
     rng = np.random.default_rng([settings.seed, scan_index + 1])
     patterns = render_patterns(
-        settings, composition, sample.thickness, crystallinity, grain_index, sample.grain_orientation, origin, rng
+        replace(settings, electrons_per_pattern=settings.electrons_per_pattern * dose), composition, sample.thickness, crystallinity, grain_index, sample.grain_orientation, origin, rng
     )
     yields = np.array([XRAY_YIELD[el] for el in ELEMENTS])
     expected = settings.xray_counts_per_pixel * sample.thickness[..., None] * composition * yields
@@ -284,7 +285,8 @@ def write_scan(scan: DemoScan, diffraction_path, eds_paths: dict, haadf_path, tr
             )
 
 
-def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds_paths: dict, haadf_path, truth_path):
+def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds_paths: dict, haadf_path, truth_path,
+                       dose=1.0):
     """Mark the demo's folder (the one holding ``truth/``) as the demo's, see
     :mod:`edsmaps.demo_files`, then generate scan number ``scan_index`` and write it.
 
@@ -295,6 +297,7 @@ def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds
         eds_paths: {element: MRC map (rows, cols) float32 atomic fraction}.
         haadf_path: MRC map (rows, cols) float32.
         truth_path: NPZ of the noise-free composition (rows, cols, 6), thickness, crystallinity.
+        dose: the scan's electron dose relative to ``settings.electrons_per_pattern``.
     """
     write_marker(Path(truth_path).parent.parent, settings.seed)
-    write_scan(generate_scan(settings, scan_index), diffraction_path, eds_paths, haadf_path, truth_path)
+    write_scan(generate_scan(settings, scan_index, dose), diffraction_path, eds_paths, haadf_path, truth_path)

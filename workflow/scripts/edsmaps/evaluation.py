@@ -55,7 +55,8 @@ def load_neighbour_maps(cache_path):
                 "eds_unblurred": cache["targets_unblurred"].reshape(*shape, -1)}
 
 
-COMPARED = {"cnn": "calibrated", "baseline": "calibrated", "ceiling": "measured"}
+COMPARED = {"cnn": "calibrated", "ensemble": "calibrated", "baseline": "calibrated", "ceiling": "measured"}
+RECOMMENDED_MARK = " ★"
 
 
 def comparison_table(summary, split_kinds):
@@ -82,16 +83,19 @@ def comparison_table(summary, split_kinds):
 MARKDOWN_METRICS = {"pearson_r": ("Pearson r", 1, 2), "mae": ("MAE in at.%", 100, 1)}
 
 
-def comparison_markdown(comparison):
-    """Wide tables per metric and reference: rows strategy x element, columns models then ceilings."""
+def comparison_markdown(comparison, recommended=None):
+    """Wide tables per metric and reference: rows strategy x element, columns models then ceilings;
+    ``recommended`` ({strategy: model}) cells marked ★."""
+    recommended = recommended or {}
     lines = ["# CNN vs baselines vs noise ceiling", "",
              "Test pixels only, mean ± spread (over seeds when several were trained, else over test scans).",
              "CNN columns are calibrated predictions. `scan_to_scan`: agreement of two EDS scans of the same",
              "area; `measured_eds` (demo only): the blurred EDS map itself scored against the truth.",
              "† dead output: its calibration chose the training pixels' mean (the model's output did not",
              "clearly beat it on validation blocks), so the map is the constant baseline's. n/a: undefined",
-             "(a constant map).", ""]
-    order = {"cnn": 0, "baseline": 1, "ceiling": 2}
+             "(a constant map). ★ the strategy's recommended model (chosen on validation pixels, see",
+             "`recommended.tsv`).", ""]
+    order = {"cnn": 0, "ensemble": 1, "baseline": 2, "ceiling": 3}
     for metric, (title, factor, digits) in MARKDOWN_METRICS.items():
         for reference, part in comparison.groupby("reference", sort=False):
             models = sorted(part[["kind", "variant"]].drop_duplicates().itertuples(index=False),
@@ -104,10 +108,46 @@ def comparison_markdown(comparison):
                 cells = []
                 for name in names:
                     row = rows[rows["variant"] == name]
-                    cells.append(_cell(row.iloc[0], metric, factor, digits) if len(row) else "")
+                    mark = RECOMMENDED_MARK if recommended.get(strategy) == name else ""
+                    cells.append(_cell(row.iloc[0], metric, factor, digits) + mark if len(row) else "")
                 lines.append(f"| {strategy} | {split} | {element} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def best_baseline(comparison, strategy, reference):
+    """The baseline of a strategy with the highest mean Pearson r over the elements against
+    ``reference`` (test pixels); None without baselines."""
+    part = comparison[(comparison["strategy"] == strategy) & (comparison["reference"] == reference)
+                      & (comparison["kind"] == "baseline")]
+    if part.empty:
+        return None
+    mean_r = part.groupby("variant", sort=False)["pearson_r_mean"].mean().fillna(-np.inf)
+    return str(mean_r.idxmax())
+
+
+def recommended_markdown(comparison, recommended):
+    """Each strategy's recommended model next to its best baseline: test Pearson r and MAE
+    averaged over the elements, per reference."""
+    lines = ["## Recommended models on test pixels", "",
+             "Chosen on validation pixels (`recommended.tsv`); mean over the elements. Best baseline: the one",
+             "with the highest mean Pearson r on the test pixels.", "",
+             "| strategy | reference | recommended | Pearson r | MAE in at.% | best baseline | Pearson r | MAE in at.% |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for strategy, model in recommended.items():
+        for reference in comparison["reference"].unique():
+            if reference not in ("eds_blurred", "truth"):
+                continue
+            part = comparison[(comparison["strategy"] == strategy) & (comparison["reference"] == reference)]
+            if part.empty:
+                continue
+            cells = []
+            for name in (model, best_baseline(comparison, strategy, reference)):
+                rows = part[part["variant"] == name]
+                r, mae = rows["pearson_r_mean"].mean(), rows["mae_mean"].mean()
+                cells += [str(name), markdown_cell(r, np.nan, "pearson_r"), markdown_cell(mae, np.nan, "mae")]
+            lines.append(f"| {strategy} | {reference} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _cell(row, metric, factor, digits):
@@ -187,9 +227,8 @@ def learning_curve_table(items, split_paths, truth_paths):
 
 def write_learning_curve_table(items, split_paths, truth_paths, table_tsv):
     """Learning-curve table (:func:`learning_curve_table`) written as TSV; returned for the figure."""
-    from .atomic import atomic_output
+    from .atomic import write_tsv
 
     table = learning_curve_table(items, split_paths, truth_paths)
-    with atomic_output(table_tsv) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(table, table_tsv)
     return table

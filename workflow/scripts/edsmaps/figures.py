@@ -331,3 +331,71 @@ def learning_curve(table, png, pdf):
     fig.suptitle("Learning curve: accuracy against the EDS-labelled pixels used for training")
     fig.tight_layout()
     return save_figure(fig, png, pdf)
+
+
+def predicted_maps(maps_dirs, truth_paths, scans, title, png, pdf):
+    """The maps a user takes home (``results/predicted_maps/{scan}``): the recommended model's
+    maps of scans without EDS, their uncertainty and, for the demo, the hidden noise-free truth
+    with the maps' MAE against it.
+
+    Args:
+        maps_dirs: exported folders (:func:`edsmaps.export.export_recommended_maps`), one per scan.
+        truth_paths: the demo's truth NPZ per scan, or an empty list for real data.
+        scans: the scan ids.
+    """
+    import json
+    from pathlib import Path
+
+    import mrcfile
+
+    from .export import UNIT_FACTOR, UNIT_NAMES
+    from .metrics import truth_maps
+
+    unit_of = {name: unit for unit, name in UNIT_NAMES.items()}
+    loaded = []
+    for folder in maps_dirs:
+        meta = json.loads((Path(folder) / "maps.json").read_text())
+        elements = list(meta["validation_mae"])
+        maps = {}
+        for name in [*elements, *(f"{e}_std" for e in elements)]:
+            if name in meta["maps"]:
+                with mrcfile.open(Path(folder) / f"{name}.mrc", permissive=True) as mrc:
+                    maps[name] = np.asarray(mrc.data, dtype=np.float32)
+        loaded.append((meta, elements, maps))
+    n_rows = [1 + any(k.endswith("_std") for k in maps) + bool(truth_paths) for _, _, maps in loaded]
+    n_cols = len(loaded[0][1])
+    fig, axes = plt.subplots(sum(n_rows), n_cols, figsize=(2.6 * n_cols, 2.9 * sum(n_rows)), squeeze=False)
+    row = 0
+    for s, (scan, (meta, elements, maps)) in enumerate(zip(scans, loaded)):
+        factor = UNIT_FACTOR[unit_of[meta["units"]]]
+        r0, c0 = meta["crop_origin_in_raw_scan"]["row"], meta["crop_origin_in_raw_scan"]["col"]
+        truth = truth_maps(truth_paths[s], elements, (r0, c0), meta["scan_shape"]) * factor if truth_paths else None
+        size, unit = meta["pixel_size"], meta["pixel_units"]
+        rows, cols = meta["scan_shape"]
+        extent = [c0 * size, (c0 + cols) * size, (r0 + rows) * size, r0 * size]
+        for j, element in enumerate(elements):
+            shown = [(maps[element], f"{scan} predicted {element}")]
+            if truth is not None:
+                mae = float(np.mean(np.abs(maps[element] - truth[..., j])))
+                shown[0] = (maps[element], f"{scan} predicted {element}\nMAE vs truth {mae:.3g}")
+            if f"{element}_std" in maps:
+                shown.append((maps[f"{element}_std"], f"{scan} uncertainty σ {element}"))
+            if truth is not None:
+                shown.append((truth[..., j], f"{scan} truth {element} (hidden)"))
+            vmin, vmax = np.nanpercentile(np.concatenate([np.ravel(m) for m, label in shown if "σ" not in label]),
+                                          [1, 99])
+            for k, (image, label) in enumerate(shown):
+                ax = axes[row + k, j]
+                scale = {} if "σ" in label else {"vmin": vmin, "vmax": vmax}
+                drawn = ax.imshow(image, cmap="magma" if "σ" in label else "viridis", extent=extent, **scale)
+                ax.set_title(label, fontsize=8)
+                ax.set_xlabel(f"x ({unit})", fontsize=7)
+                ax.set_ylabel(f"y ({unit})", fontsize=7)
+                ax.tick_params(labelsize=6)
+                fig.colorbar(drawn, ax=ax, fraction=0.046, pad=0.04).set_label(meta["units"], fontsize=7)
+        row += n_rows[s]
+    models = ", ".join(sorted({f"{meta['strategy']}/{meta['model']}" for meta, _, _ in loaded}))
+    doses = ", ".join(f"{meta['dose_relative_to_training']:.2f}" for meta, _, _ in loaded)
+    fig.suptitle(f"{title}\nrecommended model {models}; dose relative to training {doses}")
+    fig.tight_layout()
+    return save_figure(fig, png, pdf)

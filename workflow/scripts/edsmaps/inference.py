@@ -10,16 +10,19 @@ def load_trained_model(model_path):
     return keras.saving.load_model(model_path, compile=False, safe_mode=True)
 
 
-def predict_patterns(model, patterns, indices, scaling, batch_size, data_workers=1):
-    """Model outputs for ``patterns[indices]`` (float16 cache), as dict name -> (n, d) float32.
+def predict_patterns(model, patterns, indices, scaling, batch_size, dose, data_workers=1):
+    """Model outputs for ``patterns[indices]`` (float16 cache of a scan of ``dose`` mean counts per
+    pattern, seen at the model's training dose), as dict name -> (n, d) float32.
 
     HAADF comes back in the units of the measured map (the training scale is undone); a
     closure model's "other" column comes back separately as ``other``.
     """
+    from .cacheset import dose_factor
     from .data import PatternBatches
 
     index = np.column_stack([np.zeros(len(indices), dtype=int), np.asarray(indices)])
-    batches = PatternBatches([patterns], index, None, scaling, batch_size, workers=data_workers)
+    batches = PatternBatches([patterns], index, None, scaling, batch_size, workers=data_workers,
+                             dose_factors=[dose_factor(scaling["dose"], dose)])
     outputs = model.predict(batches, verbose=0)
     if not isinstance(outputs, dict):
         outputs = {"eds": outputs}

@@ -5,17 +5,20 @@ Standard library only: a Snakemake installed on its own (``--use-conda``) parses
 workflow without the scientific stack.
 
 Scans are named by id or by role: ``first``, ``last``, ``middle`` (all but first and last),
-``rest`` (all but the training scans; test scans only).
+``all``, ``rest`` (all but the training scans; test scans only).
+
+A strategy without test scans is a deployment strategy: it trains on what it names, is never
+scored, and its recommended model maps the ``predict_only`` scans.
 """
 
-SCAN_ROLES = ("first", "last", "middle", "rest")
+SCAN_ROLES = ("first", "last", "middle", "all", "rest")
 
 
 def resolve_scans(names, scans, training=None):
     """Expand ids and role names into scan ids, keeping acquisition order.
 
     Args:
-        names: scan ids or roles (``first``, ``last``, ``middle``, ``rest``).
+        names: scan ids or roles (``first``, ``last``, ``middle``, ``all``, ``rest``).
         scans: every scan id with EDS, in acquisition order.
         training: the training scans, needed to resolve ``rest``.
     Returns:
@@ -31,6 +34,8 @@ def resolve_scans(names, scans, training=None):
             picked = scans[-1:]
         elif name == "middle":
             picked = scans[1:-1]
+        elif name == "all":
+            picked = list(scans)
         elif name == "rest":
             if training is None:
                 raise ValueError("'rest' can only name test scans")
@@ -44,14 +49,20 @@ def resolve_scans(names, scans, training=None):
 
 
 def strategy_scans(strategy, scans):
-    """(training scans, test scans) of a strategy config (``train``/``test`` lists of ids or roles)."""
+    """(training scans, test scans) of a strategy config (``train``/``test`` lists of ids or roles);
+    no test scan only for a deployment strategy (``test: []``)."""
     train = resolve_scans(strategy["train"], scans)
     test = resolve_scans(strategy["test"], scans, training=train)
     if not train:
         raise ValueError(f"strategy {strategy} has no training scan for scans {scans}")
-    if not test:
+    if not test and strategy["test"]:
         raise ValueError(f"strategy {strategy} has no test scan for scans {scans}")
     return train, test
+
+
+def is_deployment(strategy):
+    """A strategy that tests nothing: trained on its scans to map the predict_only ones."""
+    return not strategy["test"]
 
 
 def crop_slices(scan_shape, crop_rows, crop_cols):
@@ -86,6 +97,7 @@ SPLIT_DEFAULTS = {
     "validation_block": None,
     "buffer": None,
     "train_fraction": 1.0,
+    "variants": None,
 }
 
 
@@ -103,7 +115,8 @@ def default_strategies(n_scans):
 
     ``single`` (the paper's random split of the first scan) and ``single_blocked`` (whole blocks
     held out) always; ``extrapolate`` (first scan -> the rest) from 2 scans; ``interpolate``
-    (first + last -> the middle ones) from 3 scans.
+    (first + last -> the middle ones) from 3 scans; ``deploy`` (every scan, nothing tested: the
+    models that map the predict_only scans) always.
     """
     strategies = {
         "single": {"train": ["first"], "test": ["first"]},
@@ -113,6 +126,7 @@ def default_strategies(n_scans):
         strategies["extrapolate"] = {"train": ["first"], "test": ["rest"]}
     if n_scans >= 3:
         strategies["interpolate"] = {"train": ["first", "last"], "test": ["middle"]}
+    strategies["deploy"] = {"train": ["all"], "test": []}
     return strategies
 
 
@@ -171,6 +185,10 @@ def complete_defaults(config):
             calibration["scan"] = strategy_scans(strategies[calibration["strategy"]], config["scans"])[1][0]
         except ValueError:
             pass  # the strategy names unknown scans: reported by the strategy check
+    maps = config["predicted_maps"]
+    if maps.get("strategy") is None:
+        deployment = [name for name, s in strategies.items() if is_deployment(s)]
+        maps["strategy"] = _first_present(["deploy"], deployment) if deployment else None
     curve = config["learning_curve"]
     if curve.get("strategy") is None:
         curve["strategy"] = _first_present(LEARNING_CURVE_STRATEGIES, strategies)

@@ -1,16 +1,15 @@
-"""Apply a trained model (+ its input scaling and calibration) to cached scans."""
+"""Apply a trained model (+ its input scaling and calibration) to cached scans: one job per
+trained model calibrates it and predicts every scan, so the runtime starts once."""
 
 import numpy as np
 
-from .calibration import apply_calibration, load_calibration
+from .calibration import apply_calibration
 from .composition import project_composition
-from .inference import load_trained_model, predict_patterns
+from .inference import predict_patterns
 from .prediction_file import read_cache, scan_role, write_prediction
-from .scaling import load_json
 
 
-def predict_scan(model_path, scaling_path, calibration_path, split_path, cache_path, scan, output_npz, batch_size,
-                 backend_settings):
+def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_size):
     """Predict every pattern of one cached scan and write its maps.
 
     Calibrated maps are projected onto possible compositions (fractions >= 0 summing to <= 1,
@@ -18,29 +17,18 @@ def predict_scan(model_path, scaling_path, calibration_path, split_path, cache_p
     is stored beside them.
 
     Args:
-        model_path, scaling_path, calibration_path: the trained model, its input scaling JSON
-            and its calibration JSON.
-        split_path: the strategy's split NPZ; ``scan``'s roles are stored with the maps (all
-            unused for a scan outside the strategy).
-        cache_path: the scan's cache NPZ.
-        scan: the scan id.
+        model, scaling, calibration: the trained model, its input scaling and calibration (dicts).
+        role: (rows, cols) pixel roles of the scan in the strategy.
+        cache: the scan's cache (dict of arrays).
         output_npz: maps shaped like the cropped scan (:func:`write_prediction`): ``predicted``
             and ``predicted_calibrated`` (rows, cols, E) float32 atomic fraction, labels, roles.
         batch_size: patterns per batch.
-        backend_settings: keyword arguments of :func:`edsmaps.backend.setup_backend`.
     """
-    from .backend import setup_backend
-
-    setup_backend(**backend_settings)
-    scaling = load_json(scaling_path)
-    calibration = load_calibration(calibration_path)
-    model = load_trained_model(model_path)
-    cache = read_cache(cache_path)
     elements = [str(e) for e in cache["elements"]]
     if elements != scaling["elements"]:
-        raise ValueError(f"{cache_path}: elements {elements} differ from the model's {scaling['elements']}")
+        raise ValueError(f"{output_npz}: the scan's elements {elements} differ from the model's {scaling['elements']}")
     rows, cols = (int(v) for v in cache["scan_shape"])
-    raw = predict_patterns(model, cache["patterns"], np.arange(rows * cols), scaling, batch_size)
+    raw = predict_patterns(model, cache["patterns"], np.arange(rows * cols), scaling, batch_size, float(cache["dose"]))
     calibrated = apply_calibration(raw, calibration, elements)
     dead = [calibration["outputs"][e]["dead"] for e in elements]  # constants: the projection leaves them
     eds, other = project_composition(calibrated["eds"], closure="other" in raw, fixed=dead)
@@ -53,4 +41,41 @@ def predict_scan(model_path, scaling_path, calibration_path, split_path, cache_p
         maps["haadf_predicted_calibrated"] = np.clip(calibrated["haadf"], 0, None)
     outputs = elements + (["haadf"] if "haadf" in raw else [])
     choices = np.array([calibration["outputs"][name]["choice"] for name in outputs])
-    write_prediction(output_npz, cache, scan_role(split_path, scan, (rows, cols)), maps, calibration_choice=choices)
+    write_prediction(output_npz, cache, role, maps, dose_ratio=float(cache["dose"]) / scaling["dose"],
+                     calibration_choice=choices)
+
+
+def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, cache_paths, calibration_json,
+                          prediction_paths, batch_size, backend_settings):
+    """Calibrate a trained model on the validation pixels of its training scans, then predict
+    every scan asked for.
+
+    Args:
+        model_path, scaling_path: the trained model and its input scaling JSON.
+        split_path: the strategy's split NPZ; each scan's roles are stored with its maps (all
+            unused for a scan outside the strategy).
+        training_scans: the strategy's training scans (the calibration's validation pixels).
+        cache_paths: {scan: cache NPZ} of every scan read (training and predicted).
+        calibration_json: the calibration (:func:`edsmaps.calibration.calibrate`) written.
+        prediction_paths: {scan: prediction NPZ} (:func:`predict_cache`) to write.
+        batch_size: patterns per batch.
+        backend_settings: keyword arguments of :func:`edsmaps.backend.setup_backend`.
+    """
+    from .atomic import write_json
+    from .backend import setup_backend
+    from .cacheset import CacheSet
+    from .calibration import calibrate
+    from .inference import load_trained_model
+    from .scaling import load_json
+    from .strategies import load_roles
+
+    setup_backend(**backend_settings)
+    scaling = load_json(scaling_path)
+    model = load_trained_model(model_path)
+    roles = load_roles(split_path)
+    calibration = calibrate(model, scaling, roles, CacheSet({s: cache_paths[s] for s in training_scans}), batch_size)
+    write_json(calibration_json, calibration)
+    for scan, output_npz in prediction_paths.items():
+        cache = read_cache(cache_paths[scan])
+        shape = tuple(int(v) for v in cache["scan_shape"])
+        predict_cache(model, scaling, calibration, scan_role(split_path, scan, shape), cache, output_npz, batch_size)

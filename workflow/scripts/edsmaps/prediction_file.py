@@ -18,11 +18,13 @@ def scan_role(split_path, scan, shape):
     return load_roles(split_path).get(scan, np.full(shape, UNUSED, dtype=np.int8))
 
 
-def write_prediction(output_npz, cache, role, predicted, calibration_choice=None):
+def write_prediction(output_npz, cache, role, predicted, dose_ratio, calibration_choice=None):
     """Write per-pixel predictions (dict name -> (N, ...) arrays) as maps beside the cache's truths.
 
     Output NPZ: ``elements``; ``scan_shape``; ``crop_origin``; ``r_pixel_size/units``;
     ``predicted`` and ``predicted_calibrated`` (rows, cols, E) atomic fraction;
+    ``predicted_std`` (rows, cols, E) the uncertainty (spread of a model's members) when it has
+    one; ``dose_ratio`` the scan's dose over the model's training dose;
     ``predicted_other`` (rows, cols, 1) with closure; ``haadf_predicted`` /
     ``haadf_predicted_calibrated`` (rows, cols) when the model has a HAADF head; truths
     ``eds_blurred``, ``eds_unblurred`` (rows, cols, E) and ``haadf`` (rows, cols) (NaN when
@@ -47,6 +49,7 @@ def write_prediction(output_npz, cache, role, predicted, calibration_choice=None
             r_pixel_size=cache["r_pixel_size"],
             r_pixel_units=cache["r_pixel_units"],
             role=role.astype(np.int8),
+            dose_ratio=np.float64(dose_ratio),
             **({} if calibration_choice is None else {"calibration_choice": np.asarray(calibration_choice)}),
             **maps,
         )

@@ -22,11 +22,14 @@ class InputDataError(ValueError):
     """A user-supplied file is missing, malformed or inconsistent with the config."""
 
 
-def write_mrc(path, array):
-    """Write ``array`` (2D map or 3D stack) to an MRC file atomically."""
+def write_mrc(path, array, voxel_size=None):
+    """Write ``array`` (2D map or 3D stack) to an MRC file atomically; ``voxel_size`` (x, y, z)
+    in Å, or None for 0 (unknown)."""
     with atomic_output(path) as tmp:
         with mrcfile.new(tmp, overwrite=True) as mrc:
             mrc.set_data(np.ascontiguousarray(array))
+            if voxel_size is not None:
+                mrc.voxel_size = tuple(voxel_size)
             # mrcfile stamps the creation time into label 0; a fixed label keeps files reproducible.
             mrc.header.label[0] = b"edsmaps"
 

@@ -51,6 +51,9 @@ def scale_patterns(cached, params, dtype=np.float32):
     return x if x.dtype == dtype else x.astype(dtype)
 
 
+def at_dose(params, factor):
+    """Input scaling for a scan whose counts are multiplied by ``factor`` (``dose_factor``)."""
+    return {**params, "divisor": params["divisor"] * factor}
 
 
 def load_json(path):

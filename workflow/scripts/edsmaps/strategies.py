@@ -133,6 +133,23 @@ def spread_validation_roles(shape, val_fraction, block, buffer, seed, available=
     return role
 
 
+def spatial_blocks(index, scan_shapes, grid):
+    """Number (0..n-1, in scan then row-major block order) of the spatial block each pixel lies
+    in, every scan cut into a ``grid`` x ``grid`` of near-equal blocks.
+
+    Args:
+        index: (K, 2) int (scan number, pattern number, row-major) of the pixels.
+        scan_shapes: (rows, cols) of each scan, by scan number.
+    """
+    index = np.asarray(index)
+    blocks = np.empty(len(index), dtype=np.int64)
+    for number, (rows, cols) in enumerate(scan_shapes):
+        mine = index[:, 0] == number
+        r, c = np.divmod(index[mine, 1], cols)
+        blocks[mine] = (number * grid + r * grid // rows) * grid + c * grid // cols
+    return np.unique(blocks, return_inverse=True)[1].reshape(-1)
+
+
 def subsample_training(role, fraction, seed):
     """Keep ``fraction`` of the TRAIN pixels (random, at least one), the rest UNUSED.
 

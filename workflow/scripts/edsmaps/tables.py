@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .atomic import atomic_output
+from .atomic import write_text, write_tsv
 from .evaluation import (
     ceiling_rows,
     comparison_markdown,
@@ -12,22 +12,15 @@ from .evaluation import (
     neighbour_scan,
     pixel_counts,
     pixel_counts_markdown,
+    recommended_markdown,
 )
 from .metrics import cross_correlation, load_prediction, pooled_test_pixels, score_prediction, summarise
+from .selection import load_recommended
 from .strategies import TEST
 
 
-def _write_tsv(frame, path):
-    with atomic_output(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
-
-def _write_text(text, path):
-    with atomic_output(path) as tmp:
-        tmp.write_text(text)
-
-
-def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, split_paths, outputs):
+def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, split_paths, recommended_path, outputs):
     """Score every prediction on its test pixels, beside the noise ceilings.
 
     Args:
@@ -37,6 +30,8 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, spli
             scan-to-scan agreement).
         split_kinds: {strategy: random / blocked / across scans}.
         split_paths: {strategy: split NPZ} (pixels per role).
+        recommended_path: ``recommended.tsv`` (:func:`edsmaps.selection.recommend_models`),
+            marked in ``comparison.md``.
         outputs: paths of metrics, summary, crosscorr, comparison, pixels (TSV) and
             summary_md, comparison_md.
     Returns:
@@ -68,14 +63,17 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, spli
     table = pd.DataFrame(rows)
     summary = summarise(table)
     comparison = comparison_table(summary, split_kinds)
-    _write_tsv(table, outputs["metrics"])
-    _write_tsv(summary, outputs["summary"])
-    _write_tsv(pd.DataFrame(crosscorr), outputs["crosscorr"])
-    _write_tsv(comparison, outputs["comparison"])
+    write_tsv(table, outputs["metrics"])
+    write_tsv(summary, outputs["summary"])
+    write_tsv(pd.DataFrame(crosscorr), outputs["crosscorr"])
+    write_tsv(comparison, outputs["comparison"])
     pixels = pixel_counts(split_paths)
-    _write_tsv(pixels, outputs["pixels"])
-    _write_text(markdown_summary(summary), outputs["summary_md"])
-    _write_text(comparison_markdown(comparison) + "\n" + pixel_counts_markdown(pixels), outputs["comparison_md"])
+    write_tsv(pixels, outputs["pixels"])
+    write_text(outputs["summary_md"], markdown_summary(summary))
+    recommended = {s: m for s, m in load_recommended(recommended_path).items() if s in split_kinds}
+    write_text(outputs["comparison_md"], "\n".join([comparison_markdown(comparison, recommended),
+                                                    recommended_markdown(comparison, recommended),
+                                                    pixel_counts_markdown(pixels)]))
     return table, summary, comparison
 
 

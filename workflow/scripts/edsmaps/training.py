@@ -122,7 +122,8 @@ def train_variant(
         if not np.isfinite(train.haadf).all():
             raise ValueError("the HAADF-auxiliary variant needs HAADF maps for every training scan (data.haadf)")
         haadf_scale = float(train.haadf.mean())
-    scaling.update(elements=caches.elements, haadf_scale=haadf_scale, pattern_shape=list(caches.pattern_shape))
+    scaling.update(elements=caches.elements, haadf_scale=haadf_scale, pattern_shape=list(caches.pattern_shape),
+                   dose=caches.reference_dose)
 
     n_outputs = len(caches.elements) + int(model_settings.closure)
     model = build_model(tuple(caches.pattern_shape), n_outputs, model_settings)
@@ -130,10 +131,11 @@ def train_variant(
     train_batches = PatternBatches(
         caches.patterns, train.index, target_dict(train, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
         settings.batch_size, shuffle=True, seed=settings.seed, workers=settings.data_workers,
+        dose_factors=caches.dose_factors,
     )
     val_batches = PatternBatches(
         caches.patterns, val.index, target_dict(val, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
-        settings.batch_size, workers=settings.data_workers,
+        settings.batch_size, workers=settings.data_workers, dose_factors=caches.dose_factors,
     )
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=settings.patience, restore_best_weights=settings.restore_best_weights

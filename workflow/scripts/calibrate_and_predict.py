@@ -2,14 +2,16 @@ from edsmaps.logs import log_to
 
 log_to(snakemake.log[0])
 
-from edsmaps.calibration import calibrate_model
+from edsmaps.prediction import calibrate_and_predict
 
-calibrate_model(
+calibrate_and_predict(
     model_path=snakemake.input.model,
     scaling_path=snakemake.input.scaling,
     split_path=snakemake.input.split,
+    training_scans=snakemake.params.training_scans,
     cache_paths=dict(zip(snakemake.params.scans, snakemake.input.caches)),
-    output_json=snakemake.output.calibration,
+    calibration_json=snakemake.output.calibration,
+    prediction_paths=dict(zip(snakemake.params.scans, snakemake.output.predictions)),
     batch_size=snakemake.params.batch_size,
     backend_settings={**snakemake.params.backend, "threads": snakemake.threads},
 )

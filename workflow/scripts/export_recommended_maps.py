@@ -1,0 +1,14 @@
+from edsmaps.logs import log_to
+
+log_to(snakemake.log[0])
+
+from edsmaps.export import export_recommended_maps
+
+export_recommended_maps(
+    prediction_paths=snakemake.params.predictions,
+    recommended_tsv=snakemake.input.recommended,
+    strategy=snakemake.params.strategy,
+    scan=snakemake.wildcards.scan,
+    output_dir=snakemake.output.maps,
+    eds_unit=snakemake.params.eds_unit,
+)
