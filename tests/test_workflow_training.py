@@ -123,3 +123,9 @@ def test_scans_without_eds_are_mapped_by_the_recommended_deploy_model(tiny_run):
         assert 0 <= calibrated[..., i].min() and calibrated[..., i].max() <= 1  # a possible atomic fraction
         if spread is not None:
             np.testing.assert_array_equal(mrcfile.read(folder / f"{element}_std.mrc"), spread[..., i])
+    # Any other model's maps on request, under its own name.
+    run_snakemake(tiny_run, "--", "results/predicted_maps/deploy/constant/0037")
+    with np.load(tiny_run / "results" / "predictions" / "deploy" / "constant" / "0037.npz") as pred:
+        constant = pred["predicted_calibrated"]
+    np.testing.assert_array_equal(mrcfile.read(tiny_run / "results" / "predicted_maps" / "deploy" / "constant" / "0037"
+                                               / "O.mrc"), constant[..., 0])  # fmt: skip

@@ -237,6 +237,9 @@ wildcard_constraints:
     strategy="|".join(re.escape(s) for s in STRATEGY_SETTINGS),
     model="|".join(re.escape(m) for m in CNN_MODELS),
     variant="|".join(re.escape(v) for v in VARIANTS),
+    any_model="|".join(
+        re.escape(m) for m in [*CNN_MODELS, *(f"{v}-ensemble" for v in VARIANTS), *BASELINES]
+    ),
     baseline="|".join(BASELINES) if BASELINES else "(?!)",
 
 

@@ -117,11 +117,11 @@ rule export_recommended_maps:
 # Any model's maps on request, e.g. results/predicted_maps/deploy/pca_ridge/0039
 rule export_predicted_maps:
     input:
-        predictions="results/predictions/{strategy}/{model}/{scan}.npz",
+        predictions="results/predictions/{strategy}/{any_model}/{scan}.npz",
     output:
-        maps=directory("results/predicted_maps/{strategy}/{model}/{scan}"),
+        maps=directory("results/predicted_maps/{strategy}/{any_model}/{scan}"),
     log:
-        "logs/export_predicted_maps/{strategy}/{model}/{scan}.log",
+        "logs/export_predicted_maps/{strategy}/{any_model}/{scan}.log",
     conda:
         "../../envs/plots.yaml"
     params:
