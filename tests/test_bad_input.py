@@ -129,3 +129,15 @@ def test_a_failed_job_leaves_no_output_behind(tmp_path):
     leftovers = [p.name for d in ("results/converted", "results/qc/0033") for p in (tmp_path / d).glob("*")
                  if d == "results/qc/0033" or p.name.startswith("0033")]
     assert leftovers == ["inputs.json"]  # only the finished check of the maps, none of the conversion
+
+
+def test_a_cache_from_before_doses_were_recorded_is_refused_with_the_fix(tmp_path):
+    from edsmaps.prediction_file import read_cache
+
+    write_cache(tmp_path / "new.npz", np.ones((4, 8, 8)), np.full((4, 2), 0.5), np.ones(4), ["O", "Te"], (2, 2))
+    with np.load(tmp_path / "new.npz") as cache:
+        np.savez(tmp_path / "old.npz", **{k: cache[k] for k in cache.files if k != "dose"})
+    for load in (lambda path: CacheSet({"0033": path}), read_cache):
+        with pytest.raises(ValueError, match=r"old.npz: this cache records no dose .* --forcerun cache_scan"):
+            load(tmp_path / "old.npz")
+    assert CacheSet({"0033": tmp_path / "new.npz"}).doses == [64.0]

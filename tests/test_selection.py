@@ -66,15 +66,19 @@ def test_the_choice_never_reads_a_test_pixel(tmp_path, truth):
 
 def test_a_baseline_may_win_and_ties_go_to_the_higher_correlation(truth):
     rows = pd.DataFrame([
-        {"strategy": "s", "model": "paper", "mae_mean": 0.05, "pearson_r_mean": np.nan},
-        {"strategy": "s", "model": "constant", "mae_mean": 0.05, "pearson_r_mean": 0.3},
-        {"strategy": "s", "model": "pca_ridge", "mae_mean": 0.04, "pearson_r_mean": 0.2},
-        {"strategy": "t", "model": "paper", "mae_mean": 0.05 + 1e-12, "pearson_r_mean": 0.1},
-        {"strategy": "t", "model": "constant", "mae_mean": 0.05, "pearson_r_mean": np.nan},
+        {"strategy": "s", "model": "paper", "kind": "cnn", "mae_mean": 0.05, "pearson_r_mean": np.nan},
+        {"strategy": "s", "model": "constant", "kind": "baseline", "mae_mean": 0.05, "pearson_r_mean": 0.3},
+        {"strategy": "s", "model": "pca_ridge", "kind": "baseline", "mae_mean": 0.04, "pearson_r_mean": 0.2},
+        {"strategy": "t", "model": "paper", "kind": "cnn", "mae_mean": 0.05 + 1e-12, "pearson_r_mean": 0.1},
+        {"strategy": "t", "model": "constant", "kind": "baseline", "mae_mean": 0.05, "pearson_r_mean": np.nan},
+        # a dead CNN is the constant: the tie goes to the simpler model, whatever the names
+        {"strategy": "u", "model": "a_cnn", "kind": "cnn", "mae_mean": 0.05, "pearson_r_mean": np.nan},
+        {"strategy": "u", "model": "constant", "kind": "baseline", "mae_mean": 0.05, "pearson_r_mean": np.nan},
     ])
     ranked = rank_models(rows)
     assert list(ranked[ranked.strategy == "s"].model) == ["pca_ridge", "constant", "paper"]
     assert list(ranked[ranked.strategy == "t"].model) == ["paper", "constant"]  # equal MAE: r decides
+    assert list(ranked[ranked.strategy == "u"].model) == ["constant", "a_cnn"]
     assert list(ranked[ranked.strategy == "s"]["rank"]) == [1, 2, 3]
 
 

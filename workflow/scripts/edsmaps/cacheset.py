@@ -10,6 +10,15 @@ def mean_dose(counts):
     return float(np.asarray(counts).sum(axis=(1, 2), dtype=np.float64).mean())
 
 
+def cache_dose(cache, path):
+    """The ``dose`` of a loaded cache (NPZ or dict), with a clear error for a cache written before
+    doses were recorded."""
+    if "dose" not in cache:
+        raise ValueError(f"{path}: this cache records no dose (mean counts per pattern); it was written by an "
+                         "older version of the workflow. Rebuild it: snakemake --cores all --forcerun cache_scan")
+    return float(cache["dose"])
+
+
 def dose_factor(reference_dose, scan_dose):
     """What a scan's counts are multiplied by before a model sees them: the model's training dose
     over the scan's dose (both mean counts per pattern). Features at absolute scale (log counts)
@@ -40,7 +49,7 @@ class CacheSet:
                 self.patterns.append(cache["patterns"])
                 self.eds.append(cache["targets"])
                 self.haadf.append(cache["haadf"])
-                self.doses.append(float(cache["dose"]))
+                self.doses.append(cache_dose(cache, path))
                 names = [str(e) for e in cache["elements"]]
                 if self.elements not in (None, names):
                     raise ValueError(f"{path}: elements {names} differ from another cache's {self.elements}")

@@ -1,6 +1,8 @@
 """Export predicted maps of scans without EDS as MRC and TIFF images a microscope program opens
 at their real pixel size, with their uncertainty and a JSON saying what they are."""
 
+from pathlib import Path
+
 import numpy as np
 
 from .atomic import atomic_output, write_json
@@ -29,8 +31,6 @@ def write_tiff(path, image, pixel_size, units):
 
 def write_maps(maps, output_dir, pixel_size, units):
     """Every map (name -> (rows, cols)) as ``{name}.mrc`` (voxel size in Å) and ``{name}.tif``."""
-    from pathlib import Path
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     voxel = voxel_size_angstrom(pixel_size, units)
@@ -125,7 +125,5 @@ def export_recommended_maps(prediction_paths, recommended_tsv, strategy, scan, o
         "validation_coverage_2sigma": None if np.isnan(coverage) else coverage,
         "dose_relative_to_training": float(pred["dose_ratio"]),
     }
-    from pathlib import Path
-
     write_json(Path(output_dir) / "maps.json", metadata)
     return metadata

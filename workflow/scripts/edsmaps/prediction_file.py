@@ -7,7 +7,11 @@ from .strategies import UNUSED
 
 
 def read_cache(cache_path):
+    """A cache NPZ as a dict of arrays (its dose checked, :func:`edsmaps.cacheset.cache_dose`)."""
+    from .cacheset import cache_dose
+
     with np.load(cache_path, allow_pickle=False) as npz:
+        cache_dose(npz, cache_path)
         return {key: npz[key] for key in npz.files}
 
 

@@ -3,7 +3,7 @@ validation pixels of the training scans only, never on a test pixel.
 
 Rank: mean over the elements of the validation MAE of the calibrated prediction against the
 blurred EDS (lowest first), ties by mean Pearson r (highest first; an undefined r, a constant
-map, ranks last), then by name. Where a model carries an uncertainty (``predicted_std``), its
+map, ranks last), then the simpler model (baseline, ensemble, CNN), then by name. Where a model carries an uncertainty (``predicted_std``), its
 coverage is the share of validation pixel values whose error lies within 2 sigma.
 """
 
@@ -13,6 +13,7 @@ from .metrics import load_prediction, pearson_r
 from .strategies import VALIDATION
 
 TIE_DECIMALS = 9  # MAEs equal to this many decimals (of atomic fraction) are a tie
+SIMPLER_FIRST = {"baseline": 0, "ensemble": 1, "cnn": 2}
 
 
 def validation_pixels(paths):
@@ -61,14 +62,15 @@ def validation_scores(paths):
 
 
 def rank_models(scores):
-    """Sort a DataFrame of :func:`validation_scores` rows (with strategy and model) into each
+    """Sort a DataFrame of :func:`validation_scores` rows (with strategy, model and kind) into each
     strategy's ranking, best first, with a ``rank`` column (1 = recommended)."""
     ranked = scores.assign(
         _mae=scores["mae_mean"].round(TIE_DECIMALS),
         _r=-scores["pearson_r_mean"].fillna(-np.inf),
-    ).sort_values(["strategy", "_mae", "_r", "model"], kind="stable")
+        _kind=scores["kind"].map(SIMPLER_FIRST),
+    ).sort_values(["strategy", "_mae", "_r", "_kind", "model"], kind="stable")
     ranked["rank"] = ranked.groupby("strategy", sort=False).cumcount() + 1
-    return ranked.drop(columns=["_mae", "_r"]).reset_index(drop=True)
+    return ranked.drop(columns=["_mae", "_r", "_kind"]).reset_index(drop=True)
 
 
 def recommend_models(items, strategies, validation_tsv, recommended_tsv):
