@@ -238,7 +238,8 @@ wildcard_constraints:
     model="|".join(re.escape(m) for m in CNN_MODELS),
     variant="|".join(re.escape(v) for v in VARIANTS),
     any_model="|".join(
-        re.escape(m) for m in [*CNN_MODELS, *(f"{v}-ensemble" for v in VARIANTS), *BASELINES]
+        re.escape(m)
+        for m in [*CNN_MODELS, *(f"{v}-ensemble" for v in VARIANTS), *BASELINES]
     ),
     baseline="|".join(BASELINES) if BASELINES else "(?!)",
 
