@@ -4,6 +4,7 @@ their spread."""
 import numpy as np
 
 from .atomic import atomic_output
+from .prediction_file import read_prediction
 
 # Maps averaged over the members (a mean of possible compositions is a possible composition).
 AVERAGED = ("predicted", "predicted_calibrated", "predicted_other", "predicted_other_calibrated", "haadf_predicted",
@@ -30,10 +31,7 @@ def ensemble_prediction(member_paths, output_npz):
     """
     if len(member_paths) < 2:
         raise ValueError(f"an ensemble needs at least two members, got {list(member_paths)}")
-    members = []
-    for path in member_paths:
-        with np.load(path, allow_pickle=False) as npz:
-            members.append({key: npz[key] for key in npz.files})
+    members = [read_prediction(path) for path in member_paths]
     first = members[0]
     for path, member in zip(member_paths[1:], members[1:]):
         if not (np.array_equal(member["role"], first["role"]) and np.array_equal(member["elements"],

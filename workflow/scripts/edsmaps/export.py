@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_output, write_json
+from .prediction_file import read_prediction
 from .rawio import write_mrc
 
 UNIT_FACTOR = {"fraction": 1.0, "percent": 100.0}
@@ -53,11 +54,6 @@ def prediction_maps(pred, eds_unit):
     return maps
 
 
-def _read(path):
-    with np.load(path, allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
-
-
 def export_predicted_maps(predictions_npz, output_dir, eds_unit):
     """Write the calibrated maps of one prediction (and its uncertainty) as MRC and TIFF.
 
@@ -69,7 +65,7 @@ def export_predicted_maps(predictions_npz, output_dir, eds_unit):
     Returns:
         The names written.
     """
-    pred = _read(predictions_npz)
+    pred = read_prediction(predictions_npz)
     return write_maps(prediction_maps(pred, eds_unit), output_dir, float(pred["r_pixel_size"]),
                       str(pred["r_pixel_units"]))
 
@@ -98,7 +94,7 @@ def export_recommended_maps(prediction_paths, recommended_tsv, strategy, scan, o
         raise ValueError(f"{recommended_tsv}: no recommended model for strategy '{strategy}'")
     row = row.iloc[0]
     model = str(row["model"])
-    pred = _read(prediction_paths[model])
+    pred = read_prediction(prediction_paths[model])
     elements = [str(e) for e in pred["elements"]]
     factor = UNIT_FACTOR[eds_unit]
     pixel_size, units = float(pred["r_pixel_size"]), str(pred["r_pixel_units"])

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .prediction_file import read_prediction
 from .strategies import TEST
 
 REFERENCES = ("eds_blurred", "eds_unblurred", "truth")
@@ -64,8 +65,7 @@ def truth_maps(truth_npz, elements, crop_origin, scan_shape):
 
 def load_prediction(path, truth_npz=None):
     """Prediction NPZ as a dict, with ``truth`` (rows, cols, E) added when ``truth_npz`` is given."""
-    with np.load(path, allow_pickle=False) as npz:
-        pred = {key: npz[key] for key in npz.files}
+    pred = read_prediction(path)
     pred["elements"] = [str(e) for e in pred["elements"]]
     if truth_npz is not None:
         pred["truth"] = truth_maps(truth_npz, pred["elements"], pred["crop_origin"], pred["scan_shape"])

@@ -22,6 +22,12 @@ def scan_role(split_path, scan, shape):
     return load_roles(split_path).get(scan, np.full(shape, UNUSED, dtype=np.int8))
 
 
+def read_prediction(path):
+    """A prediction NPZ (:func:`write_prediction`) as a dict of arrays."""
+    with np.load(path, allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
 def write_prediction(output_npz, cache, role, predicted, dose_ratio, calibration_choice=None):
     """Write per-pixel predictions (dict name -> (N, ...) arrays) as maps beside the cache's truths.
 
