@@ -115,3 +115,69 @@ def test_bootstrap_members_give_every_prediction_an_uncertainty(synthetic, kind)
     assert spread.max() < 0.05  # members fitted to one exact relation barely disagree
     if kind == "constant":  # the mean's uncertainty is the same everywhere
         np.testing.assert_allclose(spread, np.broadcast_to(spread[0], spread.shape), rtol=1e-5)
+
+
+def boosting_prediction(folder, predicted_cache="full.npz", prior=("none", 1)):
+    return fitted_prediction(folder, "radial_boosting", predicted_cache, n_annuli=8, members=4, spatial_prior=prior)
+
+
+def test_radial_boosting_learns_the_relation_from_training_pixels_only(synthetic):
+    folder, targets, role = synthetic
+    pred = boosting_prediction(folder)  # fitted on fit.npz, whose test labels are NaN
+    test = role.ravel() == TEST
+    predicted = pred["predicted_calibrated"].reshape(N, -1)[test]
+    for i in range(len(ELEMENTS)):
+        assert np.corrcoef(predicted[:, i], targets[test, i])[0, 1] > 0.95
+    constant = np.abs(targets[role.ravel() == TRAIN].mean(axis=0) - targets[test]).mean()
+    assert np.abs(predicted - targets[test]).mean() < 0.3 * constant
+    spread = pred["predicted_std"]
+    assert np.isfinite(spread).all() and (spread > 0).any()
+
+
+def test_radial_boosting_is_blind_to_rotations_and_flips_of_the_patterns(synthetic):
+    folder, targets, _ = synthetic
+    cache = read_cache(folder / "full.npz")
+    patterns = cache["patterns"].astype(np.float64)
+    # An anisotropic feature (Bragg-like spots at a different angle in every pattern) whose
+    # orientation carries no composition: each pattern turned by its own multiple of 90 degrees.
+    spots = np.zeros((Q, Q))
+    spots[Q // 2 - 1, Q - 6], spots[4, Q // 2] = 0.02, 0.01
+    spotted = patterns + spots
+    turned = np.stack([np.rot90(p, k=i % 4) if i % 5 else np.fliplr(p) for i, p in enumerate(spotted)])
+    for name, stack in (("spotted.npz", spotted), ("turned.npz", turned)):
+        write_cache(folder / name, stack, targets, cache["haadf"], ELEMENTS, SHAPE, divisor=65536)
+    spotted_pred = boosting_prediction(folder, "spotted.npz")
+    turned_pred = boosting_prediction(folder, "turned.npz")
+    np.testing.assert_allclose(turned_pred["predicted"], spotted_pred["predicted"], atol=1e-6)
+
+
+def test_the_spatial_prior_blurs_predictions_and_never_reads_a_test_label(synthetic):
+    from edsmaps.blur import blur_map
+
+    folder, targets, role = synthetic
+    alone = boosting_prediction(folder)
+    smoothed = boosting_prediction(folder, prior=("gaussian", 7))
+    expected = np.stack([blur_map(alone["predicted"][..., e], "gaussian", 7) for e in range(len(ELEMENTS))], -1)
+    np.testing.assert_allclose(smoothed["predicted"], expected, atol=1e-5)  # blurred before the float32 cast
+    # Test labels replaced by nonsense: not one prediction moves.
+    cache = read_cache(folder / "full.npz")
+    nonsense = targets.copy()
+    nonsense[role.ravel() == TEST] = [[5.0, -5.0]]
+    predictions = {}
+    for name, labels in (("honest.npz", targets), ("nonsense.npz", nonsense)):
+        write_cache(folder / name, cache["patterns"], labels, cache["haadf"], ELEMENTS, SHAPE, divisor=65536)
+        predictions[name] = boosting_prediction(folder, name, prior=("gaussian", 7))
+    for key in ("predicted", "predicted_std"):
+        np.testing.assert_array_equal(predictions["nonsense.npz"][key], predictions["honest.npz"][key])
+
+
+def test_trees_written_by_another_scikit_learn_are_refused(synthetic):
+    from edsmaps.baselines import load_baseline, predict_baseline
+
+    folder, _, _ = synthetic
+    boosting_prediction(folder)
+    params = load_baseline(folder / "radial_boosting.npz")
+    params["sklearn_version"] = np.array("0.1")
+    cache = read_cache(folder / "full.npz")
+    with pytest.raises(ValueError, match="scikit-learn 0.1.*rerun the workflow"):
+        predict_baseline(params, cache["patterns"], cache["haadf"], 65536)

@@ -163,7 +163,7 @@ def test_figure_and_learning_curve_defaults_follow_what_the_run_has():
     assert figures["variant"] == "paper" and figures["calibration"]["variant"] == "paper"
     assert figures["calibration"]["strategy"] == "extrapolate" and figures["calibration"]["scan"] == "s1"
     assert config["learning_curve"]["strategy"] == "single_blocked"
-    assert config["learning_curve"]["baseline"] == "pca_ridge"
+    assert config["learning_curve"]["baseline"] == "radial_boosting"
     assert config["training"]["epochs"] == 100 and config["model"]["batch_norm_momentum"] == 0.99  # the paper's
     problems = checks.figure_problems(figures, config["strategies"], config["variants"], config["scans"],
                                       config["scan_shape"], config["cache"])  # fmt: skip

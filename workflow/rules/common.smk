@@ -283,6 +283,9 @@ def baseline_settings():
         "pca_bin": settings["pca_bin"],
         "max_pca_pixels": settings["pca_max_pixels"],
         "members": settings["bootstrap_members"],
+        "n_annuli": settings["radial_annuli"],
+        "spatial_prior_models": settings["spatial_prior"],
+        "label_blur": [config["cache"]["blur_method"], config["cache"]["blur_kernel"]],
         "seed": config["training"]["seed"],
     }
 

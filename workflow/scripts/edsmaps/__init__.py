@@ -10,7 +10,7 @@ this list):
 1. foundation: atomic, logs, plan, demo_files, config_checks, provenance, backend, resume
 2. io: rawio, cacheset, strategies, prediction_file, input_checks, export, demo
 3. preprocessing: centering, scan_order, conversion, blur, caching, scaling, data
-4. model: model, composition, training, inference, calibration, prediction, baselines, ensemble
+4. model: model, composition, training, inference, calibration, prediction, boosting, baselines, ensemble
 5. evaluation: metrics, evaluation, tables, selection
 6. figures: figures, rulegraph
 7. tools: benchmark

@@ -4,10 +4,16 @@
 - ``haadf_linear``: least squares on the HAADF signal (Z-contrast alone);
 - ``virtual_ridge``: ridge regression on virtual detectors, a bright-field disk and annuli
   of equal width out to the pattern edge (py4DSTEM's detector geometry);
-- ``pca_ridge``: ridge regression on the principal components of log patterns.
+- ``pca_ridge``: ridge regression on the principal components of log patterns;
+- ``radial_boosting``: gradient-boosted trees per element (:mod:`edsmaps.boosting`) on physics
+  at absolute scale: the mean log counts in equal-width annuli of the centred pattern (the
+  diffuse scattering and ring positions that carry composition), the total counts and the
+  HAADF signal where present. Annuli make it blind to the pattern's orientation.
 
-Ridge strength is chosen on the validation pixels, features are standardised on training
-pixels only; test pixels are never seen. Beside the fit on every training pixel, members refitted
+Ridge strength and boosting rounds are chosen on the validation pixels, ridge features are
+standardised on training pixels only; test pixels are never seen. A model may take the spatial
+prior: its maps blurred with the EDS labels' own kernel, so that it is scored on the support the
+blurred labels have (predictions of neighbours only, never a label). Beside the fit on every training pixel, members refitted
 on block-bootstrap resamples of the training pixels (whole spatial blocks drawn with
 replacement: neighbours' labels share EDS counts) give each prediction an uncertainty, the
 members' spread. A fitted baseline is an NPZ of plain arrays.
@@ -19,7 +25,7 @@ from .atomic import atomic_output
 from .cacheset import CacheSet, dose_factor
 from .strategies import TRAIN, VALIDATION, load_roles, spatial_blocks
 
-BASELINES = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge")
+BASELINES = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge", "radial_boosting")
 RIDGE_ALPHAS = np.logspace(-3, 4, 15)
 CHUNK = 1024
 BOOTSTRAP_GRID = 4  # every training scan cut into 4 x 4 blocks for the bootstrap
@@ -47,6 +53,33 @@ def virtual_features(patterns, indices, masks, divisor):
     return np.log1p(out * np.float32(divisor))
 
 
+def annulus_of_pixels(pattern_shape, n_annuli):
+    """(Qy * Qx,) int: the equal-width annulus about the pattern centre of every detector pixel,
+    out to the inscribed circle; -1 beyond it (the corners)."""
+    y, x = np.indices(pattern_shape) - (np.array(pattern_shape)[:, None, None] - 1) / 2
+    annulus = np.floor(np.hypot(y, x) / (min(pattern_shape) / 2) * n_annuli).astype(int).ravel()
+    annulus[annulus >= n_annuli] = -1
+    return annulus
+
+
+def radial_features(patterns, haadf, indices, annulus, divisor):
+    """(n, A + 2) float32 of ``patterns[indices]``: mean log(1 + counts) in each annulus, then
+    log(1 + total counts) and the HAADF signal (NaN without one: trees treat it as missing)."""
+    inside = np.flatnonzero(annulus >= 0)
+    n_annuli = int(annulus.max()) + 1
+    weights = np.zeros((len(annulus), n_annuli), dtype=np.float32)
+    weights[inside, annulus[inside]] = 1
+    weights /= weights.sum(axis=0)
+    out = np.empty((len(indices), n_annuli + 2), dtype=np.float32)
+    for start in range(0, len(indices), CHUNK):
+        rows = slice(start, start + CHUNK)
+        counts = patterns[indices[rows]].astype(np.float32).reshape(-1, len(annulus)) * np.float32(divisor)
+        out[rows, :n_annuli] = np.log1p(counts) @ weights
+        out[rows, n_annuli] = np.log1p(counts.sum(axis=1))
+    out[:, -1] = haadf[indices]
+    return out
+
+
 def log_patterns(patterns, indices, divisor, bin_factor):
     """log(1 + counts) of ``patterns[indices]``, binned by ``bin_factor``, flattened float32."""
     n, qy, qx = len(indices), patterns.shape[1] // bin_factor, patterns.shape[2] // bin_factor
@@ -67,6 +100,8 @@ def features(params, patterns, haadf, indices, divisor):
         return haadf[indices, None].astype(np.float32)
     if kind == "virtual_ridge":
         return virtual_features(patterns, indices, params["detectors"], divisor)
+    if kind == "radial_boosting":
+        return radial_features(patterns, haadf, indices, params["annulus"], divisor)
     logs = log_patterns(patterns, indices, divisor, int(params["bin_factor"]))
     return (logs - params["pca_mean"]) @ params["pca_components"].T
 
@@ -136,7 +171,7 @@ def bootstrap_members(z, y, blocks, alpha, n_members, seed):
 
 
 def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_components=30, pca_bin=2, seed=42,
-                 max_pca_pixels=4000, members=8):
+                 max_pca_pixels=4000, members=8, n_annuli=24, spatial_prior=("none", 1)):
     """Fit one baseline on the TRAIN pixels of a strategy (ridge alpha chosen on VALIDATION) and save it.
 
     Args:
@@ -147,8 +182,11 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
         n_rings: virtual detectors of ``virtual_ridge`` (a disk, then annuli).
         pca_components, pca_bin, max_pca_pixels: ``pca_ridge``'s components, detector binning and
             the most training patterns its PCA is fitted on.
-        seed: seed of the PCA's pixel subsample and of the bootstrap.
+        seed: seed of the PCA's pixel subsample, of the trees and of the bootstrap.
         members: block-bootstrap refits whose spread is the prediction's uncertainty.
+        n_annuli: ``radial_boosting``'s annuli.
+        spatial_prior: (blur method, kernel) the maps are blurred with (:func:`edsmaps.blur.blur_map`),
+            the EDS labels' own; ("none", 1) predicts every pixel on its own.
     Raises:
         ValueError: unknown kind, or ``haadf_linear`` without HAADF maps.
     """
@@ -157,14 +195,19 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
     roles = load_roles(split_path)
     caches = CacheSet(cache_paths)
     train, val = caches.pixels(roles, [TRAIN]), caches.pixels(roles, [VALIDATION])
-    params = {"kind": np.array(kind), "elements": np.array(caches.elements), "dose": np.float64(caches.reference_dose)}
+    params = {"kind": np.array(kind), "elements": np.array(caches.elements), "dose": np.float64(caches.reference_dose),
+              "prior_blur_method": np.array(spatial_prior[0]), "prior_blur_kernel": np.array(int(spatial_prior[1]))}
     if kind == "haadf_linear" and not (np.isfinite(train.haadf).all() and np.isfinite(val.haadf).all()):
         raise ValueError(f"baseline haadf_linear needs HAADF maps for the training scans {caches.scans} (data.haadf)")
     if kind == "virtual_ridge":
         params["detectors"] = virtual_detectors(tuple(caches.pattern_shape), n_rings)
     if kind == "pca_ridge":
         params.update(_fit_pca(caches, train, pca_components, pca_bin, seed, max_pca_pixels))
-    if kind == "constant":
+    blocks = spatial_blocks(train.index, [roles[scan].shape for scan in caches.scans], BOOTSTRAP_GRID)
+    if kind == "radial_boosting":
+        params["annulus"] = annulus_of_pixels(tuple(caches.pattern_shape), n_annuli)
+        params.update(_fit_boosting(_Features(caches, params), train, val, blocks, members, seed))
+    elif kind == "constant":
         x_train = np.zeros((len(train.index), 0))
         mean = train.eds.astype(np.float64).mean(axis=0)
         params.update(feature_mean=np.zeros(0), feature_scale=np.ones(0), coef=np.zeros((len(mean), 0)),
@@ -173,12 +216,25 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
         feats = _Features(caches, params)
         x_train = feats(train)
         params.update(fit_ridge(x_train, train.eds, feats(val), val.eds, RIDGE_ALPHAS))
-    z_train = (x_train - params["feature_mean"]) / params["feature_scale"]
-    blocks = spatial_blocks(train.index, [roles[scan].shape for scan in caches.scans], BOOTSTRAP_GRID)
-    params.update(bootstrap_members(z_train, train.eds, blocks, params["alpha"], members, seed))
+    if kind != "radial_boosting":
+        z_train = (x_train - params["feature_mean"]) / params["feature_scale"]
+        params.update(bootstrap_members(z_train, train.eds, blocks, params["alpha"], members, seed))
     with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **params)
     return params
+
+
+def _fit_boosting(feats, train, val, blocks, members, seed):
+    """Trees of every element (rounds chosen on ``val``) and their block-bootstrap refits."""
+    import sklearn
+
+    from .boosting import bootstrap_trees, choose_rounds, fit_trees, trees_to_array
+
+    x_train = feats(train)
+    rounds = choose_rounds(x_train, train.eds, feats(val), val.eds, seed)
+    return {"rounds": rounds, "sklearn_version": np.array(sklearn.__version__),
+            "trees": trees_to_array(fit_trees(x_train, train.eds, rounds, seed)),
+            "member_trees": trees_to_array(bootstrap_trees(x_train, train.eds, blocks, rounds, members, seed))}
 
 
 def _fit_pca(caches, train, n_components, bin_factor, seed, max_pixels):
@@ -204,18 +260,39 @@ def load_baseline(path):
 
 
 def predict_baseline(params, patterns, haadf, divisor):
-    """Predicted composition (N, E) float32 of every pattern of one cache, and its uncertainty:
-    the standard deviation (N, E) float32 of the bootstrap members' predictions."""
+    """Predicted composition (N, E) float64 of every pattern of one cache, pixel by pixel, and
+    the bootstrap members' predictions (K, N, E) float64."""
     x = features(params, patterns, haadf, np.arange(len(patterns)), divisor).astype(np.float64)
+    if str(params["kind"]) == "radial_boosting":
+        from .boosting import predict_trees, trees_from_array
+
+        trees = trees_from_array(params["trees"], params["sklearn_version"])
+        members = trees_from_array(params["member_trees"], params["sklearn_version"])
+        return predict_trees(trees, x), np.stack([predict_trees(member, x) for member in members])
     z = (x - params["feature_mean"]) / params["feature_scale"]
     members = np.einsum("nd,ked->kne", z, params["member_coef"]) + params["member_intercept"][:, None, :]
-    return (z @ params["coef"].T + params["intercept"]).astype(np.float32), members.std(axis=0).astype(np.float32)
+    return z @ params["coef"].T + params["intercept"], members
+
+
+def apply_spatial_prior(values, scan_shape, method, kernel):
+    """(..., N, E) per-pixel values of one scan, each element's map blurred with the labels'
+    kernel (:func:`edsmaps.blur.blur_map`); ``method`` "none" returns them as they are."""
+    if method == "none":
+        return values
+    from .blur import blur_map
+
+    maps = values.reshape(*values.shape[:-2], *scan_shape, values.shape[-1])
+    flat = maps.reshape(-1, *scan_shape, values.shape[-1])
+    blurred = np.stack([np.stack([blur_map(m[..., e], method, kernel) for e in range(m.shape[-1])], axis=-1)
+                        for m in flat])
+    return blurred.reshape(values.shape)
 
 
 def predict_cache_baseline(params, cache, role, output_npz):
     """Predict every pattern of one cached scan with a fitted baseline, in the CNN's format (a
-    linear model needs no calibration: "calibrated" is the raw prediction projected onto possible
-    compositions, as the CNN's), with the bootstrap members' spread as ``predicted_std``.
+    baseline needs no calibration: "calibrated" is the raw prediction projected onto possible
+    compositions, as the CNN's), with the bootstrap members' spread as ``predicted_std``; the
+    spatial prior, where fitted with one, blurs the maps and every member's before the spread.
 
     Args:
         params: the fitted baseline (:func:`fit_baseline`).
@@ -232,7 +309,11 @@ def predict_cache_baseline(params, cache, role, output_npz):
         raise ValueError(f"{output_npz}: the scan's elements {elements} differ from the baseline's "
                          f"{list(params['elements'])}")
     divisor = float(cache["pattern_divisor"]) * dose_factor(params["dose"], cache["dose"])
-    predicted, spread = predict_baseline(params, cache["patterns"], cache["haadf"], divisor)
+    predicted, members = predict_baseline(params, cache["patterns"], cache["haadf"], divisor)
+    prior = (tuple(int(v) for v in cache["scan_shape"]), str(params["prior_blur_method"]),
+             int(params["prior_blur_kernel"]))
+    predicted = apply_spatial_prior(predicted, *prior).astype(np.float32)
+    spread = apply_spatial_prior(members, *prior).std(axis=0).astype(np.float32)
     possible, _ = project_composition(predicted)
     write_prediction(output_npz, cache, role,
                      {"predicted": predicted, "predicted_calibrated": possible, "predicted_std": spread},
@@ -240,7 +321,7 @@ def predict_cache_baseline(params, cache, role, output_npz):
 
 
 def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, baseline_npz, prediction_paths,
-                             **settings):
+                             spatial_prior_models=(), label_blur=("none", 1), **settings):
     """Fit a baseline on a strategy's training pixels (:func:`fit_baseline`) and predict every
     scan asked for in the same job.
 
@@ -251,11 +332,15 @@ def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, base
         split_path: the strategy's split NPZ.
         baseline_npz: the fitted baseline written.
         prediction_paths: {scan: prediction NPZ} (:func:`predict_cache_baseline`) to write.
-        settings: the keyword settings of :func:`fit_baseline`.
+        spatial_prior_models: the baselines whose maps take the spatial prior.
+        label_blur: (method, kernel) the EDS labels were blurred with: the spatial prior's.
+        settings: the other keyword settings of :func:`fit_baseline`.
     """
     from .prediction_file import read_cache, scan_role
 
-    params = fit_baseline(kind, {s: cache_paths[s] for s in training_scans}, split_path, baseline_npz, **settings)
+    prior = tuple(label_blur) if kind in spatial_prior_models else ("none", 1)
+    params = fit_baseline(kind, {s: cache_paths[s] for s in training_scans}, split_path, baseline_npz,
+                          spatial_prior=prior, **settings)
     for scan, output_npz in prediction_paths.items():
         cache = read_cache(cache_paths[scan])
         shape = tuple(int(v) for v in cache["scan_shape"])

@@ -161,8 +161,8 @@ def complete_defaults(config):
     the figures' variant) on the first test scan of the first of interpolate / extrapolate /
     single_blocked / single present, with the mean pattern of the top-left 4 x 4 pixels (fewer on
     a smaller scan); the learning curve subsamples single_blocked (else single, else the first
-    strategy) and compares ``paper`` (else the first variant) with ``pca_ridge`` (else the first
-    baseline the run fits). Invalid names are left for :mod:`edsmaps.config_checks`.
+    strategy) and compares ``paper`` (else the first variant) with ``radial_boosting`` (else
+    ``pca_ridge``, else the first baseline the run fits). Invalid names are left for :mod:`edsmaps.config_checks`.
 
     Args:
         config: the validated config (schema defaults applied); changed in place.
@@ -196,7 +196,7 @@ def complete_defaults(config):
         curve["variant"] = _first_present(["paper"], variants)
     baselines = run_baselines(config)
     if curve.get("baseline") is None and baselines:
-        curve["baseline"] = _first_present(["pca_ridge"], baselines)
+        curve["baseline"] = _first_present(["radial_boosting", "pca_ridge"], baselines)
     if calibration.get("region") is None:
         try:
             rows, cols = cropped_shape(config["scan_shape"], config["cache"]["crop_rows"], config["cache"]["crop_cols"])
