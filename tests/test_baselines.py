@@ -93,7 +93,7 @@ def test_validation_pixels_choose_the_ridge_strength():
     assert noise["alpha"] == RIDGE_ALPHAS.max()
 
 
-@pytest.mark.parametrize("kind", ["virtual_ridge", "pca_ridge"])
+@pytest.mark.parametrize("kind", ["virtual_ridge", "pca_ridge", "radial_boosting"])
 def test_a_scan_at_a_quarter_of_the_dose_is_predicted_as_at_the_training_dose(synthetic, kind):
     folder, targets, _ = synthetic
     patterns = read_cache(folder / "full.npz")["patterns"].astype(np.float64)
@@ -102,8 +102,11 @@ def test_a_scan_at_a_quarter_of_the_dose_is_predicted_as_at_the_training_dose(sy
     full = fitted_prediction(folder, kind, n_rings=6, pca_components=4, pca_bin=1)
     quarter = fitted_prediction(folder, kind, "quarter.npz", n_rings=6, pca_components=4, pca_bin=1)
     assert quarter["dose_ratio"] == pytest.approx(0.25, rel=1e-3)
-    # Log features at absolute scale would shift by log 4: the dose factor undoes it.
-    np.testing.assert_allclose(quarter["predicted"], full["predicted"], atol=0.01)
+    # Log features at absolute scale would shift by log 4: the dose factor undoes it, up to the
+    # float16 rounding of the cache, which may carry a pattern across a tree's split.
+    difference = np.abs(quarter["predicted"] - full["predicted"])
+    assert difference.mean() < 0.002
+    assert difference.max() < (0.03 if kind == "radial_boosting" else 0.01)
 
 
 @pytest.mark.parametrize("kind", ["constant", "pca_ridge"])

@@ -6,7 +6,7 @@
   of equal width out to the pattern edge (py4DSTEM's detector geometry);
 - ``pca_ridge``: ridge regression on the principal components of log patterns;
 - ``radial_boosting``: gradient-boosted trees per element (:mod:`edsmaps.boosting`) on physics
-  at absolute scale: the mean log counts in equal-width annuli of the centred pattern (the
+  at absolute scale: the log mean counts in equal-width annuli of the centred pattern (the
   diffuse scattering and ring positions that carry composition), the total counts and the
   HAADF signal where present. Annuli make it blind to the pattern's orientation.
 
@@ -63,8 +63,13 @@ def annulus_of_pixels(pattern_shape, n_annuli):
 
 
 def radial_features(patterns, haadf, indices, annulus, divisor):
-    """(n, A + 2) float32 of ``patterns[indices]``: mean log(1 + counts) in each annulus, then
-    log(1 + total counts) and the HAADF signal (NaN without one: trees treat it as missing)."""
+    """(n, A + 2) float32 of ``patterns[indices]``: log(1 + mean counts) in each annulus, then
+    log(1 + total counts) and the HAADF signal (NaN without one: trees treat it as missing).
+
+    The log of the annulus' mean, not the mean of each pixel's log: at a lower dose Poisson noise
+    pulls the mean of logs down (a 0039-like scan at a quarter of the dose was mapped with a
+    mean MAE of 2.28 at.% that way, 1.99 this way), while the mean count means the same at any
+    dose once scaled by the dose factor."""
     inside = np.flatnonzero(annulus >= 0)
     n_annuli = int(annulus.max()) + 1
     weights = np.zeros((len(annulus), n_annuli), dtype=np.float32)
@@ -74,7 +79,7 @@ def radial_features(patterns, haadf, indices, annulus, divisor):
     for start in range(0, len(indices), CHUNK):
         rows = slice(start, start + CHUNK)
         counts = patterns[indices[rows]].astype(np.float32).reshape(-1, len(annulus)) * np.float32(divisor)
-        out[rows, :n_annuli] = np.log1p(counts) @ weights
+        out[rows, :n_annuli] = np.log1p(counts @ weights)
         out[rows, n_annuli] = np.log1p(counts.sum(axis=1))
     out[:, -1] = haadf[indices]
     return out
@@ -274,20 +279,6 @@ def predict_baseline(params, patterns, haadf, divisor):
     return z @ params["coef"].T + params["intercept"], members
 
 
-def apply_spatial_prior(values, scan_shape, method, kernel):
-    """(..., N, E) per-pixel values of one scan, each element's map blurred with the labels'
-    kernel (:func:`edsmaps.blur.blur_map`); ``method`` "none" returns them as they are."""
-    if method == "none":
-        return values
-    from .blur import blur_map
-
-    maps = values.reshape(*values.shape[:-2], *scan_shape, values.shape[-1])
-    flat = maps.reshape(-1, *scan_shape, values.shape[-1])
-    blurred = np.stack([np.stack([blur_map(m[..., e], method, kernel) for e in range(m.shape[-1])], axis=-1)
-                        for m in flat])
-    return blurred.reshape(values.shape)
-
-
 def predict_cache_baseline(params, cache, role, output_npz):
     """Predict every pattern of one cached scan with a fitted baseline, in the CNN's format (a
     baseline needs no calibration: "calibrated" is the raw prediction projected onto possible
@@ -301,6 +292,7 @@ def predict_cache_baseline(params, cache, role, output_npz):
         output_npz: prediction NPZ (:func:`edsmaps.prediction_file.write_prediction`): maps
             (rows, cols, E) float32 atomic fraction.
     """
+    from .blur import blur_pixel_values
     from .composition import project_composition
     from .prediction_file import write_prediction
 
@@ -312,8 +304,8 @@ def predict_cache_baseline(params, cache, role, output_npz):
     predicted, members = predict_baseline(params, cache["patterns"], cache["haadf"], divisor)
     prior = (tuple(int(v) for v in cache["scan_shape"]), str(params["prior_blur_method"]),
              int(params["prior_blur_kernel"]))
-    predicted = apply_spatial_prior(predicted, *prior).astype(np.float32)
-    spread = apply_spatial_prior(members, *prior).std(axis=0).astype(np.float32)
+    predicted = blur_pixel_values(predicted, *prior).astype(np.float32)
+    spread = blur_pixel_values(members, *prior).std(axis=0).astype(np.float32)
     possible, _ = project_composition(predicted)
     write_prediction(output_npz, cache, role,
                      {"predicted": predicted, "predicted_calibrated": possible, "predicted_std": spread},

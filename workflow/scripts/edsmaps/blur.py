@@ -29,3 +29,13 @@ def blur_map(image, method="gaussian", kernel_size=7, bilateral_sigma_color=75.0
     if method == "none":
         return image.copy()
     raise ValueError(f"unknown blur method '{method}'; choose one of {BLUR_METHODS}")
+
+
+def blur_pixel_values(values, scan_shape, method, kernel):
+    """(..., N, E) per-pixel values of one (rows, cols) scan with each element's map blurred
+    (:func:`blur_map`), as float64; ``method`` "none" returns them as they are."""
+    if method == "none":
+        return values
+    maps = np.asarray(values).reshape(-1, *scan_shape, values.shape[-1])
+    blurred = [[blur_map(m[..., e], method, kernel) for e in range(m.shape[-1])] for m in maps]
+    return np.asarray(blurred, dtype=np.float64).transpose(0, 2, 3, 1).reshape(values.shape)
