@@ -149,7 +149,7 @@ def test_comparison_puts_cnn_baselines_and_ceilings_side_by_side(tiny_run):
     models = set(zip(comparison["kind"], comparison["variant"]))
     assert models == {("cnn", "paper"), ("cnn", "paper_haadf"), ("baseline", "constant"),
                       ("baseline", "haadf_linear"), ("baseline", "virtual_ridge"), ("baseline", "pca_ridge"),
-                      ("ceiling", "scan_to_scan"), ("ceiling", "measured_eds")}  # fmt: skip
+                      ("baseline", "radial_boosting"), ("ceiling", "scan_to_scan"), ("ceiling", "measured_eds")}  # fmt: skip
     assert set(comparison["reference"]) == {"eds_blurred", "truth"}
     table = pd.read_csv(tiny_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"scan": str})
     # A baseline is scored on exactly the CNN's test pixels of the same split.
@@ -184,7 +184,7 @@ def test_learning_curve_target_scores_nested_training_subsets(tiny_run):
     run_snakemake(tiny_run, "learning_curve")
     curve = pd.read_csv(tiny_run / "results" / "learning_curve" / "learning_curve.tsv", sep="\t")
     assert sorted(set(curve["fraction"])) == [0.5, 1.0]
-    assert set(zip(curve["kind"], curve["variant"])) == {("cnn", "paper"), ("baseline", "pca_ridge")}
+    assert set(zip(curve["kind"], curve["variant"])) == {("cnn", "paper"), ("baseline", "radial_boosting")}
     pixels = curve.groupby("fraction")["n_train_pixels"].first()
     with np.load(tiny_run / "results" / "splits" / "single_blocked.npz") as split:
         assert pixels[1.0] == (split["0033"] == TRAIN).sum()
