@@ -160,11 +160,10 @@ def bootstrap_members(z, y, blocks, alpha, n_members, seed):
     """
     from sklearn.linear_model import Ridge
 
-    rng = np.random.default_rng(seed)
-    n_blocks = int(blocks.max()) + 1
+    from .boosting import block_bootstrap_weights
+
     coefs, intercepts = [], []
-    for drawn in (rng.integers(0, n_blocks, n_blocks) for _ in range(n_members)):
-        weight = np.bincount(drawn, minlength=n_blocks)[blocks].astype(np.float64)
+    for weight in block_bootstrap_weights(blocks, n_members, seed):
         if z.shape[1] == 0:
             coefs.append(np.zeros((y.shape[1], 0)))
             intercepts.append(np.average(y, axis=0, weights=weight))

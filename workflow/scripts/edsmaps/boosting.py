@@ -46,16 +46,19 @@ def predict_trees(trees, x):
     return np.column_stack([tree.predict(x) for tree in trees])
 
 
-def bootstrap_trees(x, y, blocks, rounds, n_members, seed):
-    """Sets of trees refitted on block-bootstrap resamples (whole spatial blocks drawn with
-    replacement, as the ridge baselines' members)."""
+def block_bootstrap_weights(blocks, n_members, seed):
+    """(n,) float64 weights of each of ``n_members`` resamples that draw whole spatial blocks
+    (``blocks``: each pixel's block) with replacement."""
     rng = np.random.default_rng(seed)
     n_blocks = int(blocks.max()) + 1
-    members = []
     for drawn in (rng.integers(0, n_blocks, n_blocks) for _ in range(n_members)):
-        weight = np.bincount(drawn, minlength=n_blocks)[blocks].astype(np.float64)
-        members.append(fit_trees(x, y, rounds, seed, sample_weight=weight))
-    return members
+        yield np.bincount(drawn, minlength=n_blocks)[blocks].astype(np.float64)
+
+
+def bootstrap_trees(x, y, blocks, rounds, n_members, seed):
+    """Sets of trees refitted on block-bootstrap resamples, as the ridge baselines' members."""
+    return [fit_trees(x, y, rounds, seed, sample_weight=weight)
+            for weight in block_bootstrap_weights(blocks, n_members, seed)]
 
 
 def trees_to_array(trees):
