@@ -9,7 +9,7 @@ this list):
 
 1. foundation: atomic, logs, plan, demo_files, config_checks, provenance, backend, resume
 2. io: rawio, cacheset, strategies, prediction_file, input_checks, export, demo
-3. preprocessing: centering, scan_order, conversion, blur, caching, scaling, data
+3. preprocessing: centering, scan_order, conversion, blur, caching, scaling, augmentation, data
 4. model: model, composition, training, inference, calibration, prediction, boosting, baselines, ensemble
 5. evaluation: metrics, evaluation, tables, selection
 6. figures: figures, rulegraph

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """Optimisation and runtime settings; defaults are the paper's Code 3/4 values."""
+    """Optimisation and runtime settings; defaults are the paper's Code 3/4 values.
+    ``dihedral_augmentation`` and ``min_dose_fraction`` < 1 augment training batches
+    (:class:`edsmaps.data.PatternBatches`), never validation ones."""
 
     backend: str = "tensorflow"
     seed: int = 42
@@ -36,6 +38,8 @@ class TrainingSettings:
     restore_best_weights: bool = False
     haadf_loss_weight: float = 1.0
     data_workers: int = 4
+    dihedral_augmentation: bool = False
+    min_dose_fraction: float = 1.0
 
 
 def write_history(rows, path):
@@ -131,7 +135,8 @@ def train_variant(
     train_batches = PatternBatches(
         caches.patterns, train.index, target_dict(train, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
         settings.batch_size, shuffle=True, seed=settings.seed, workers=settings.data_workers,
-        dose_factors=caches.dose_factors,
+        dose_factors=caches.dose_factors, dihedral=settings.dihedral_augmentation,
+        min_dose_fraction=settings.min_dose_fraction,
     )
     val_batches = PatternBatches(
         caches.patterns, val.index, target_dict(val, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
