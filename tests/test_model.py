@@ -59,3 +59,11 @@ def test_closure_adds_an_other_output_that_completes_the_composition():
     out = predict_patterns(model, patterns, np.arange(5), scaling, batch_size=4, dose=1.0)
     assert out["eds"].shape == (5, 2) and out["other"].shape == (5, 1)
     np.testing.assert_allclose(out["eds"].sum(axis=1) + out["other"][:, 0], 1, rtol=1e-5)
+
+
+def test_input_pooling_averages_before_the_conv_stack_and_counts_in_the_minimum():
+    settings = ModelSettings(conv_filters=(4, 8), dense_units=(8,), input_pool=4)
+    model = build_model((40, 40), 2, settings)
+    assert model.get_layer("input_pool").pool_size == (4, 4)
+    with pytest.raises(InputTooSmallError, match="after 4x4 input pooling .* at least 40 px"):
+        build_model((36, 36), 2, settings)

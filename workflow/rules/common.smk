@@ -264,14 +264,17 @@ def scans_of_strategy(strategy):
 
 
 def model_settings(model):
-    """Model architecture from config.model with the variant's head, activation and closure."""
-    return {**config["model"], **config["variants"][CNN_MODELS[model][0]]}
+    """Model architecture: config.model overridden by the variant's settings."""
+    variant = config["variants"][CNN_MODELS[model][0]]
+    return {**config["model"], **{k: v for k, v in variant.items() if k != "training"}}
 
 
 def training_settings(model):
-    """config.training for one replicate: seed + replicate - 1."""
+    """config.training with the variant's overrides, for one replicate: seed + replicate - 1."""
+    variant, replicate = CNN_MODELS[model]
     settings = {k: v for k, v in config["training"].items() if k != "seeds"}
-    settings["seed"] += CNN_MODELS[model][1] - 1
+    settings.update(config["variants"][variant].get("training", {}))
+    settings["seed"] += replicate - 1
     return settings
 
 

@@ -20,6 +20,7 @@ class ModelSettings:
     output_activation: str = "softmax"
     haadf_head: bool = False
     closure: bool = False
+    input_pool: int = 1
 
 
 class InputTooSmallError(ValueError):
@@ -41,18 +42,21 @@ def build_model(pattern_shape, n_elements, settings: ModelSettings = ModelSettin
     import keras
     from keras import layers
 
-    smallest = min(pattern_shape)
+    smallest = min(pattern_shape) // settings.input_pool
     if feature_size(smallest, len(settings.conv_filters), settings.kernel_size) < 1:
         need = 1
         for _ in settings.conv_filters:
             need = 2 * need + settings.kernel_size - 1
         raise InputTooSmallError(
             f"patterns of {pattern_shape[0]}x{pattern_shape[1]} px are too small for "
-            f"{len(settings.conv_filters)} conv+pool stages (need at least {need} px); "
-            "use less binning (conversion.bin_factor) or fewer model.conv_filters."
+            f"{len(settings.conv_filters)} conv+pool stages after {settings.input_pool}x{settings.input_pool} input "
+            f"pooling (need at least {need * settings.input_pool} px); use less binning (conversion.bin_factor), "
+            "a smaller input_pool or fewer conv_filters."
         )
     inputs = keras.Input(shape=(*pattern_shape, 1), name="pattern")
     x = inputs
+    if settings.input_pool > 1:
+        x = layers.AveragePooling2D(pool_size=settings.input_pool, name="input_pool")(x)
     for i, filters in enumerate(settings.conv_filters):
         k = (settings.kernel_size, settings.kernel_size)
         if i == 0:
