@@ -184,3 +184,49 @@ def test_trees_written_by_another_scikit_learn_are_refused(synthetic):
     cache = read_cache(folder / "full.npz")
     with pytest.raises(ValueError, match="scikit-learn 0.1.*rerun the workflow"):
         predict_baseline(params, cache["patterns"], cache["haadf"], 65536)
+
+
+REFIT = {"split": "blocked", "buffer": 1, "train_fraction": 1.0, "random_state": 0}
+
+
+def near_test(role, buffer=1):
+    from scipy.ndimage import binary_dilation
+
+    return binary_dilation(role == TEST, structure=np.ones((2 * buffer + 1,) * 2, dtype=bool))
+
+
+def test_a_refit_learns_from_every_allowed_pixel_and_keeps_its_first_fit_for_validation(synthetic):
+    from edsmaps.strategies import VALIDATION
+
+    folder, targets, role = synthetic
+    once = fitted_prediction(folder, "constant")
+    refitted = fitted_prediction(folder, "constant", refit=REFIT)
+    params = np.load(folder / "constant.npz")
+    allowed = ~near_test(role).ravel()
+    assert (allowed & ~np.isin(role.ravel(), [TRAIN, VALIDATION])).any()  # validation buffers join the refit
+    np.testing.assert_allclose(params["intercept"], targets[allowed].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(params["held_out_intercept"], targets[role.ravel() == TRAIN].mean(axis=0), rtol=1e-6)
+    # Validation scores the first fit: exactly the maps of a baseline fitted once.
+    np.testing.assert_array_equal(refitted["held_out_calibrated"], once["predicted_calibrated"])
+    np.testing.assert_array_equal(refitted["held_out_std"], once["predicted_std"])
+    assert not np.allclose(refitted["predicted"], once["predicted"])
+
+
+@pytest.mark.parametrize("kind", ["pca_ridge", "radial_boosting"])
+def test_a_refit_never_reads_a_label_within_the_buffer_of_a_test_pixel(synthetic, kind):
+    folder, targets, role = synthetic
+    cache = read_cache(folder / "full.npz")
+    nonsense = targets.copy()
+    nonsense[near_test(role).ravel()] = [[5.0, -5.0]]  # test pixels and their buffer
+    predictions = {}
+    for name, labels in (("honest.npz", targets), ("nonsense.npz", nonsense)):
+        write_cache(folder / name, cache["patterns"], labels, cache["haadf"], ELEMENTS, SHAPE, divisor=65536)
+        params = fit_baseline(kind, {"0033": folder / name}, folder / "split.npz", folder / f"fit_{name}",
+                              pca_components=4, pca_bin=1, n_annuli=8, members=4, refit=REFIT)
+        predict_cache_baseline(params, cache, role, folder / f"pred_{name}")
+        predictions[name] = np.load(folder / f"pred_{name}")
+    for key in ("predicted", "predicted_std", "held_out_calibrated"):
+        np.testing.assert_array_equal(predictions["nonsense.npz"][key], predictions["honest.npz"][key])
+    test = role.ravel() == TEST
+    predicted = predictions["honest.npz"]["predicted_calibrated"].reshape(N, -1)[test]
+    assert np.corrcoef(predicted[:, 0], targets[test, 0])[0, 1] > 0.95  # and it still learns the relation

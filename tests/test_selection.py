@@ -113,3 +113,15 @@ def test_an_ensemble_averages_its_members_and_keeps_their_spread(tmp_path, truth
     with pytest.raises(ValueError, match="at least two members"):
         ensemble_prediction([a], tmp_path / "one.npz")
     assert not (tmp_path / "one.npz").exists()
+
+
+def test_a_refitted_model_is_scored_by_its_fit_that_never_saw_the_validation_pixels(tmp_path, truth):
+    refit = truth.copy()  # a refit has seen the validation labels: perfect there
+    held_out = truth + 0.04
+    path = tmp_path / "refit.npz"
+    maps = {"predicted": refit, "predicted_calibrated": refit, "predicted_std": np.full_like(truth, 0.001),
+            "held_out_calibrated": held_out, "held_out_std": np.full_like(truth, 0.03)}
+    write_prediction(path, fake_cache(truth), roles(), {k: v.reshape(-1, 2) for k, v in maps.items()}, dose_ratio=1.0)
+    row = validation_scores([path])
+    assert row["mae_O"] == pytest.approx(0.04, abs=1e-6) and row["mae_Te"] == pytest.approx(0.04, abs=1e-6)
+    assert row["coverage_2sigma"] == 1.0  # 0.04 within 2 x 0.03; the refit's 0.001 would cover nothing of it

@@ -131,3 +131,54 @@ def test_training_subsets_are_nested_and_leave_test_and_validation_alone():
         np.testing.assert_array_equal(role == TEST, full == TEST)
         np.testing.assert_array_equal(role == VALIDATION, full == VALIDATION)
     assert not ((kept[0.1] == TRAIN) & (kept[0.5] != TRAIN)).any()
+
+
+def final_fit(strategy, seed=42):
+    from edsmaps.plan import split_settings
+    from edsmaps.strategies import final_fit_pixels
+
+    settings = split_settings(strategy, blur_radius=3)
+    roles = pixel_roles(settings, SCANS, SHAPES, split_seed=seed)
+    train, _ = strategy_scans(settings, SCANS)
+    return roles, final_fit_pixels({scan: roles[scan] for scan in train}, settings)
+
+
+def test_a_refit_uses_every_pixel_of_a_scan_only_trained_on():
+    roles, allowed = final_fit({"train": ["first", "last"], "test": ["middle"]})
+    assert set(allowed) == {"0033", "0038"}
+    for scan in allowed:
+        assert (roles[scan] == UNUSED).any()  # validation buffers: unused while validation chooses
+        assert allowed[scan].all()
+
+
+@pytest.mark.parametrize("seed", [0, 42])
+def test_a_refit_keeps_the_buffer_around_held_out_blocks(seed):
+    roles, allowed = final_fit({"train": ["first"], "test": ["first"], "split": "blocked"}, seed)
+    role, chosen = roles["0033"], allowed["0033"]
+    assert chebyshev_distance(role == TEST, chosen) > 3
+    assert chosen[np.isin(role, [TRAIN, VALIDATION])].all()
+    validation_buffer = (role == UNUSED) & chosen
+    assert validation_buffer.any()  # the buffers of validation blocks come back
+    assert chosen.sum() == (~(role == TEST) & (chebyshev_map(role == TEST) > 3)).sum()
+
+
+def test_a_refit_of_the_papers_random_split_leaves_out_only_test_pixels():
+    roles, allowed = final_fit({"train": ["first"], "test": ["first"]})
+    np.testing.assert_array_equal(allowed["0033"], roles["0033"] != TEST)
+
+
+def test_a_refit_on_a_share_of_the_pixels_is_nested_and_never_near_a_test_pixel():
+    base = {"train": ["first"], "test": ["first"], "split": "blocked"}
+    roles, full = final_fit(base)
+    shares = {f: final_fit({**base, "train_fraction": f})[1]["0033"] for f in (0.1, 0.5)}
+    for fraction, chosen in shares.items():
+        assert chosen.sum() == round(fraction * full["0033"].sum())
+        assert not (chosen & ~full["0033"]).any()
+    assert not (shares[0.1] & ~shares[0.5]).any()
+
+
+def chebyshev_map(mask):
+    """Chebyshev distance of every pixel to the nearest pixel of ``mask``."""
+    from scipy.ndimage import distance_transform_cdt
+
+    return distance_transform_cdt(~mask, metric="chessboard")

@@ -25,6 +25,6 @@ for strategy in STRATEGY_SETTINGS:
         params:
             training_scans=training_scans(strategy),
             scans=predicted_scans(strategy),
-            settings=baseline_settings(),
+            settings=baseline_settings(strategy),
         script:
             "../scripts/fit_baseline.py"

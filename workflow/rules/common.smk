@@ -278,9 +278,12 @@ def training_settings(model):
     return settings
 
 
-def baseline_settings():
+def baseline_settings(strategy):
     settings = config["baselines"]
+    split = STRATEGY_SETTINGS[strategy]
+    refit_keys = ("split", "buffer", "train_fraction", "random_state")
     return {
+        "refit": {k: split[k] for k in refit_keys} if settings["refit"] else None,
         "n_rings": settings["virtual_rings"],
         "pca_components": settings["pca_components"],
         "pca_bin": settings["pca_bin"],

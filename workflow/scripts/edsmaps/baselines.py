@@ -29,6 +29,7 @@ BASELINES = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge", "radial_b
 RIDGE_ALPHAS = np.logspace(-3, 4, 15)
 CHUNK = 1024
 BOOTSTRAP_GRID = 4  # every training scan cut into 4 x 4 blocks for the bootstrap
+HELD_OUT = "held_out_"  # prefix of a refitted baseline's first fit, on the TRAIN pixels only
 
 
 def virtual_detectors(pattern_shape, n_rings):
@@ -175,8 +176,11 @@ def bootstrap_members(z, y, blocks, alpha, n_members, seed):
 
 
 def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_components=30, pca_bin=2, seed=42,
-                 max_pca_pixels=4000, members=8, n_annuli=24, spatial_prior=("none", 1)):
-    """Fit one baseline on the TRAIN pixels of a strategy (ridge alpha chosen on VALIDATION) and save it.
+                 max_pca_pixels=4000, members=8, n_annuli=24, spatial_prior=("none", 1), refit=None):
+    """Fit one baseline on the TRAIN pixels of a strategy (ridge alpha, boosting rounds chosen on
+    VALIDATION) and save it; with ``refit``, fit it again with those settings on every pixel
+    :func:`edsmaps.strategies.final_fit_pixels` allows, keeping the first fit as ``held_out_*``:
+    the one validation scores, as it never saw a validation pixel.
 
     Args:
         kind: one of BASELINES.
@@ -191,9 +195,13 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
         n_annuli: ``radial_boosting``'s annuli.
         spatial_prior: (blur method, kernel) the maps are blurred with (:func:`edsmaps.blur.blur_map`),
             the EDS labels' own; ("none", 1) predicts every pixel on its own.
+        refit: the strategy's split settings (split, buffer, train_fraction, random_state), or
+            None to keep the fit on the TRAIN pixels.
     Raises:
         ValueError: unknown kind, or ``haadf_linear`` without HAADF maps.
     """
+    from .strategies import final_fit_pixels
+
     if kind not in BASELINES:
         raise ValueError(f"unknown baseline '{kind}'; choose from {BASELINES}")
     roles = load_roles(split_path)
@@ -207,38 +215,53 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
         params["detectors"] = virtual_detectors(tuple(caches.pattern_shape), n_rings)
     if kind == "pca_ridge":
         params.update(_fit_pca(caches, train, pca_components, pca_bin, seed, max_pca_pixels))
-    blocks = spatial_blocks(train.index, [roles[scan].shape for scan in caches.scans], BOOTSTRAP_GRID)
     if kind == "radial_boosting":
+        import sklearn
+
         params["annulus"] = annulus_of_pixels(tuple(caches.pattern_shape), n_annuli)
-        params.update(_fit_boosting(_Features(caches, params), train, val, blocks, members, seed))
-    elif kind == "constant":
-        x_train = np.zeros((len(train.index), 0))
-        mean = train.eds.astype(np.float64).mean(axis=0)
-        params.update(feature_mean=np.zeros(0), feature_scale=np.ones(0), coef=np.zeros((len(mean), 0)),
-                      intercept=mean, alpha=0.0)
-    else:
-        feats = _Features(caches, params)
-        x_train = feats(train)
-        params.update(fit_ridge(x_train, train.eds, feats(val), val.eds, RIDGE_ALPHAS))
-    if kind != "radial_boosting":
-        z_train = (x_train - params["feature_mean"]) / params["feature_scale"]
-        params.update(bootstrap_members(z_train, train.eds, blocks, params["alpha"], members, seed))
+        params["sklearn_version"] = np.array(sklearn.__version__)
+    feats = _Features(caches, params)
+    shapes = [roles[scan].shape for scan in caches.scans]
+    model = _fit_model(kind, feats, train, val, shapes, members, seed)
+    if refit is not None:
+        allowed = final_fit_pixels({scan: roles[scan] for scan in caches.scans}, refit)
+        labelled = caches.pixels({scan: allowed[scan].astype(np.int8) for scan in caches.scans}, [1])
+        params.update({f"{HELD_OUT}{key}": value for key, value in model.items()})
+        model = _fit_model(kind, feats, labelled, val, shapes, members, seed, chosen=model)
+    params.update(model)
     with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **params)
     return params
 
 
-def _fit_boosting(feats, train, val, blocks, members, seed):
-    """Trees of every element (rounds chosen on ``val``) and their block-bootstrap refits."""
-    import sklearn
-
+def _fit_model(kind, feats, fit, val, scan_shapes, members, seed, chosen=None):
+    """The fitted arrays of one baseline on the pixels ``fit``, and its block-bootstrap members.
+    Ridge alpha and boosting rounds are chosen on ``val``, or taken from an earlier fit ``chosen``."""
     from .boosting import bootstrap_trees, choose_rounds, fit_trees, trees_to_array
 
-    x_train = feats(train)
-    rounds = choose_rounds(x_train, train.eds, feats(val), val.eds, seed)
-    return {"rounds": rounds, "sklearn_version": np.array(sklearn.__version__),
-            "trees": trees_to_array(fit_trees(x_train, train.eds, rounds, seed)),
-            "member_trees": trees_to_array(bootstrap_trees(x_train, train.eds, blocks, rounds, members, seed))}
+    blocks = spatial_blocks(fit.index, scan_shapes, BOOTSTRAP_GRID)
+    if kind == "radial_boosting":
+        x = feats(fit)
+        rounds = chosen["rounds"] if chosen else choose_rounds(x, fit.eds, feats(val), val.eds, seed)
+        return {"rounds": rounds, "trees": trees_to_array(fit_trees(x, fit.eds, rounds, seed)),
+                "member_trees": trees_to_array(bootstrap_trees(x, fit.eds, blocks, rounds, members, seed))}
+    if kind == "constant":
+        x = np.zeros((len(fit.index), 0))
+        model = {"feature_mean": np.zeros(0), "feature_scale": np.ones(0), "coef": np.zeros((fit.eds.shape[1], 0)),
+                 "intercept": fit.eds.astype(np.float64).mean(axis=0), "alpha": 0.0}
+    else:
+        x = feats(fit)
+        alphas = [float(chosen["alpha"])] if chosen else RIDGE_ALPHAS
+        model = fit_ridge(x, fit.eds, feats(val), val.eds, alphas)
+    z = (x - model["feature_mean"]) / model["feature_scale"]
+    return {**model, **bootstrap_members(z, fit.eds, blocks, model["alpha"], members, seed)}
+
+
+def held_out_model(params):
+    """The fit on the TRAIN pixels only of a refitted baseline (its ``held_out_*`` arrays), or
+    None for a baseline fitted once."""
+    held_out = {key[len(HELD_OUT):]: value for key, value in params.items() if key.startswith(HELD_OUT)}
+    return {**params, **held_out} if held_out else None
 
 
 def _fit_pca(caches, train, n_components, bin_factor, seed, max_pixels):
@@ -283,6 +306,8 @@ def predict_cache_baseline(params, cache, role, output_npz):
     baseline needs no calibration: "calibrated" is the raw prediction projected onto possible
     compositions, as the CNN's), with the bootstrap members' spread as ``predicted_std``; the
     spatial prior, where fitted with one, blurs the maps and every member's before the spread.
+    A refitted baseline also writes its first fit's maps of a scan with validation pixels as
+    ``held_out_calibrated`` / ``held_out_std``: what validation scores.
 
     Args:
         params: the fitted baseline (:func:`fit_baseline`).
@@ -291,24 +316,35 @@ def predict_cache_baseline(params, cache, role, output_npz):
         output_npz: prediction NPZ (:func:`edsmaps.prediction_file.write_prediction`): maps
             (rows, cols, E) float32 atomic fraction.
     """
-    from .blur import blur_pixel_values
-    from .composition import project_composition
     from .prediction_file import write_prediction
 
     elements = [str(e) for e in cache["elements"]]
     if elements != [str(e) for e in params["elements"]]:
         raise ValueError(f"{output_npz}: the scan's elements {elements} differ from the baseline's "
                          f"{list(params['elements'])}")
-    divisor = float(cache["pattern_divisor"]) * dose_factor(params["dose"], cache["dose"])
-    predicted, members = predict_baseline(params, cache["patterns"], cache["haadf"], divisor)
+    factor = dose_factor(params["dose"], cache["dose"])
+    predicted, possible, spread = _prior_maps(params, cache, factor)
+    maps = {"predicted": predicted, "predicted_calibrated": possible, "predicted_std": spread}
+    held_out = held_out_model(params)
+    if held_out is not None and (role == VALIDATION).any():
+        _, maps["held_out_calibrated"], maps["held_out_std"] = _prior_maps(held_out, cache, factor)
+    write_prediction(output_npz, cache, role, maps, dose_ratio=1 / factor)
+
+
+def _prior_maps(params, cache, factor):
+    """Prediction, its projection onto possible compositions and the members' spread (N, E)
+    float32 of one cache seen at ``factor`` times its counts, with the baseline's spatial prior."""
+    from .blur import blur_pixel_values
+    from .composition import project_composition
+
+    predicted, members = predict_baseline(params, cache["patterns"], cache["haadf"],
+                                          float(cache["pattern_divisor"]) * factor)
     prior = (tuple(int(v) for v in cache["scan_shape"]), str(params["prior_blur_method"]),
              int(params["prior_blur_kernel"]))
     predicted = blur_pixel_values(predicted, *prior).astype(np.float32)
     spread = blur_pixel_values(members, *prior).std(axis=0).astype(np.float32)
     possible, _ = project_composition(predicted)
-    write_prediction(output_npz, cache, role,
-                     {"predicted": predicted, "predicted_calibrated": possible, "predicted_std": spread},
-                     dose_ratio=1 / dose_factor(params["dose"], cache["dose"]))
+    return predicted, possible, spread
 
 
 def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, baseline_npz, prediction_paths,

@@ -34,7 +34,9 @@ def write_prediction(output_npz, cache, role, predicted, dose_ratio, calibration
     Output NPZ: ``elements``; ``scan_shape``; ``crop_origin``; ``r_pixel_size/units``;
     ``predicted`` and ``predicted_calibrated`` (rows, cols, E) atomic fraction;
     ``predicted_std`` (rows, cols, E) the uncertainty (spread of a model's members) when it has
-    one; ``dose_ratio`` the scan's dose over the model's training dose;
+    one; ``held_out_calibrated`` / ``held_out_std`` of a refitted baseline on a scan with
+    validation pixels, the maps of its fit before the refit (what validation scores);
+    ``dose_ratio`` the scan's dose over the model's training dose;
     ``predicted_other`` (rows, cols, 1) with closure; ``haadf_predicted`` /
     ``haadf_predicted_calibrated`` (rows, cols) when the model has a HAADF head; truths
     ``eds_blurred``, ``eds_unblurred`` (rows, cols, E) and ``haadf`` (rows, cols) (NaN when

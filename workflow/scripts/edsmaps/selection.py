@@ -18,16 +18,19 @@ SIMPLER_FIRST = {"baseline": 0, "ensemble": 1, "cnn": 2}
 
 def validation_pixels(paths):
     """Calibrated prediction, blurred EDS and uncertainty (NaN without one) of the validation
-    pixels of predictions of several scans, pooled: three (n, E) float64 arrays and elements."""
+    pixels of predictions of several scans, pooled: three (n, E) float64 arrays and elements.
+    A refitted model's are those of its fit before the refit (``held_out_*``), which never saw
+    a validation pixel."""
     predicted, truth, spread, elements = [], [], [], None
     for path in paths:
         pred = load_prediction(path)
         chosen = pred["role"] == VALIDATION
         elements = pred["elements"]
-        predicted.append(pred["predicted_calibrated"][chosen])
+        calibrated = pred.get("held_out_calibrated", pred["predicted_calibrated"])
+        std = pred.get("held_out_std", pred.get("predicted_std", np.full_like(calibrated, np.nan)))
+        predicted.append(calibrated[chosen])
         truth.append(pred["eds_blurred"][chosen])
-        spread.append(pred["predicted_std"][chosen] if "predicted_std" in pred
-                      else np.full_like(pred["predicted_calibrated"][chosen], np.nan))
+        spread.append(std[chosen])
     return *(np.concatenate(a).astype(np.float64) for a in (predicted, truth, spread)), elements
 
 

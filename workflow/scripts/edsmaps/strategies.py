@@ -163,6 +163,34 @@ def subsample_training(role, fraction, seed):
     return out
 
 
+def final_fit_pixels(roles, settings):
+    """{scan: (rows, cols) bool}: the pixels a model may be fitted on again once validation has
+    chosen its settings (ridge strength, boosting rounds): every labelled pixel of its training
+    scans but the test pixels and, where whole blocks are held out, the pixels within the
+    strategy's ``buffer`` of them (their blurred labels reach a test pixel's). The paper's random
+    split trains beside its test pixels anyway, so there only test pixels are left out. With
+    ``train_fraction`` < 1 (the learning curve) that share of them, drawn with ``random_state``
+    and nested as :func:`subsample_training`.
+
+    Args:
+        roles: {scan: (rows, cols) int8} of the strategy's training scans.
+        settings: the strategy's split settings (:func:`edsmaps.plan.split_settings`).
+    """
+    settings = {**SPLIT_DEFAULTS, **settings}
+    buffer = 0 if settings["split"] == "random" else _buffer(settings)
+    chosen = {}
+    for number, (scan, role) in enumerate(roles.items()):
+        allowed = (role != TEST) & ~_near(role == TEST, buffer)
+        if settings["train_fraction"] < 1.0:
+            candidates = np.flatnonzero(allowed.ravel())
+            keep = max(1, int(round(settings["train_fraction"] * len(candidates))))
+            allowed = np.zeros(role.shape, dtype=bool)
+            picked = np.random.default_rng([settings["random_state"], number]).permutation(candidates)[:keep]
+            allowed.ravel()[picked] = True
+        chosen[scan] = allowed
+    return chosen
+
+
 def pixel_roles(strategy, scans, scan_shapes, split_seed=42):
     """Role of every pixel: dict scan -> (rows, cols) int8 of UNUSED/TRAIN/VALIDATION/TEST.
 
