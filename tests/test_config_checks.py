@@ -230,3 +230,9 @@ def test_figures_and_the_learning_curve_need_a_tested_strategy_training_their_va
     assert "learning_curve.strategy: strategy 'deploy' has no test scans" in problems[1]
     assert "strategies.cross.variants: ['cnn']" in checks.strategy_problems(
         {"cross": {**strategies["cross"], "variants": ["cnn"]}}, ["a", "b"], ["paper"])[0]
+
+
+def test_a_spatial_prior_for_a_cnn_variant_that_does_not_exist_is_refused():
+    assert checks.unknown_variant_problems("prediction.spatial_prior", ["physics"], ["paper"]) == [
+        "prediction.spatial_prior: ['physics'] are not among the variants ['paper']"]
+    assert checks.unknown_variant_problems("prediction.spatial_prior", ["paper"], ["paper", "physics"]) == []

@@ -94,3 +94,30 @@ def test_the_pooled_cnn_learns_the_ring_radius_from_training_pixels_only(physics
         turned = dihedral(patterns[test], np.full(test.sum(), code))
         again = predict_patterns(model, turned, np.arange(len(turned)), scaling, 64, dose)["eds"]
         assert np.abs(again - predicted).mean() < 0.025, code  # 0.033 without augmentation
+
+
+def test_the_spatial_prior_blurs_the_cnn_maps_before_calibration_and_never_reads_a_test_label(physics_cnn):
+    from edsmaps.blur import blur_map
+    from edsmaps.prediction import calibrate_and_predict
+
+    d, patterns, targets, test = physics_cnn
+    settings = {"backend": "tensorflow", "seed": 0, "deterministic": False, "threads": None}
+    nonsense = targets.copy()
+    nonsense[test] = [5.0, -5.0]
+    write_cache(d / "nonsense.npz", patterns, nonsense, np.ones(len(targets)), ["A", "B"], SCAN_SHAPE)
+
+    def run(name, cache, prior):
+        calibrate_and_predict(d / "m.keras", d / "scaling.json", d / "split.npz", ["s"], {"s": cache},
+                              d / f"{name}.json", {"s": d / f"{name}.npz"}, 64, settings, spatial_prior=prior)
+        with np.load(d / f"{name}.npz") as pred:
+            return {k: pred[k] for k in pred.files}, (d / f"{name}.json").read_text()
+
+    alone, _ = run("alone", d / "s.npz", ("none", 1))
+    smooth, calibration = run("smooth", d / "s.npz", ("gaussian", 7))
+    expected = np.stack([blur_map(alone["predicted"][..., e], "gaussian", 7) for e in range(2)], -1)
+    np.testing.assert_allclose(smooth["predicted"], expected, atol=1e-5)
+    assert np.isfinite(smooth["predicted_calibrated"]).all()
+    # Test labels replaced by nonsense: neither the calibration nor one prediction moves.
+    again, calibration_again = run("nonsense", d / "nonsense.npz", ("gaussian", 7))
+    assert calibration_again == calibration
+    np.testing.assert_array_equal(again["predicted_calibrated"], smooth["predicted_calibrated"])

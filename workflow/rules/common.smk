@@ -103,6 +103,9 @@ def config_problems():
         )
     problems += checks.crop_problems(config)
     problems += checks.strategy_problems(config["strategies"], SCANS, VARIANTS)
+    problems += checks.unknown_variant_problems(
+        "prediction.spatial_prior", config["prediction"]["spatial_prior"], VARIANTS
+    )
     problems += checks.maps_problems(MAPS_STRATEGY, config["strategies"], PREDICT_ONLY)
     figures, curve = config["figures"], config["learning_curve"]
     uses = [
@@ -294,6 +297,15 @@ def baseline_settings(strategy):
         "label_blur": [config["cache"]["blur_method"], config["cache"]["blur_kernel"]],
         "seed": config["training"]["seed"],
     }
+
+
+def cnn_spatial_prior(wildcards):
+    """(blur method, kernel) a trained model's maps are blurred with: the EDS labels' kernel
+    for the variants in prediction.spatial_prior, else none."""
+    variant, _ = CNN_MODELS[wildcards.model]
+    if variant in config["prediction"]["spatial_prior"]:
+        return [config["cache"]["blur_method"], config["cache"]["blur_kernel"]]
+    return ["none", 1]
 
 
 def backend_settings():

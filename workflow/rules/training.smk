@@ -76,6 +76,7 @@ for strategy in STRATEGY_SETTINGS:
             scans=predicted_scans(strategy),
             batch_size=config["prediction"]["batch_size"],
             backend=backend_settings(),
+            spatial_prior=cnn_spatial_prior,
         script:
             "../scripts/calibrate_and_predict.py"
 

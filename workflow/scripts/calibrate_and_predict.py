@@ -14,4 +14,5 @@ calibrate_and_predict(
     prediction_paths=dict(zip(snakemake.params.scans, snakemake.output.predictions)),
     batch_size=snakemake.params.batch_size,
     backend_settings={**snakemake.params.backend, "threads": snakemake.threads},
+    spatial_prior=snakemake.params.spatial_prior,
 )

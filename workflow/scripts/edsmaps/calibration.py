@@ -165,7 +165,7 @@ def apply_calibration(predicted, calibration, elements):
     return out
 
 
-def calibrate(model, scaling, roles, caches, batch_size):
+def calibrate(model, scaling, roles, caches, batch_size, spatial_prior=("none", 1)):
     """Predict the validation pixels of the training scans and choose every output's calibration
     (:func:`fit_calibration`).
 
@@ -174,11 +174,12 @@ def calibrate(model, scaling, roles, caches, batch_size):
         roles: the strategy's pixel roles ({scan: (rows, cols)}; validation pixels: role 2).
         caches: the training scans' :class:`edsmaps.cacheset.CacheSet`.
         batch_size: patterns per prediction batch.
+        spatial_prior: (blur method, kernel) of :func:`edsmaps.inference.predict_scan_pixels`.
     Returns:
         The calibration (JSON-able dict; per output: choice, alpha, beta, dead, n_pixels, n_folds,
         cross-fitted MAE of every candidate).
     """
-    from .inference import predict_patterns
+    from .inference import predict_scan_pixels
     from .strategies import TRAIN, VALIDATION
 
     pixels = caches.pixels(roles, [VALIDATION])
@@ -189,8 +190,9 @@ def calibrate(model, scaling, roles, caches, batch_size):
     for number in range(len(caches.scans)):
         rows = pixels.index[:, 0] == number
         if rows.any():
-            out = predict_patterns(model, caches.patterns[number], pixels.index[rows, 1], scaling, batch_size,
-                                   caches.doses[number])
+            out = predict_scan_pixels(model, caches.patterns[number], pixels.index[rows, 1],
+                                      roles[caches.scans[number]].shape, scaling, batch_size, caches.doses[number],
+                                      spatial_prior)
             for name, values in out.items():
                 predicted.setdefault(name, []).append(values)
     predicted = {name: np.concatenate(v) for name, v in predicted.items()}

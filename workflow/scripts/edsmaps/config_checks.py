@@ -99,10 +99,14 @@ def strategy_problems(strategies, scans, variants):
             strategy_scans(strategy, scans)
         except ValueError as exc:
             problems.append(f"strategies.{name}: {exc}")
-        unknown = [v for v in strategy.get("variants") or [] if v not in variants]
-        if unknown:
-            problems.append(f"strategies.{name}.variants: {unknown} are not among the variants {list(variants)}")
+        problems += unknown_variant_problems(f"strategies.{name}.variants", strategy.get("variants") or [], variants)
     return problems
+
+
+def unknown_variant_problems(key, named, variants):
+    """Names under ``key`` that are not among the CNN variants."""
+    unknown = [v for v in named if v not in variants]
+    return [f"{key}: {unknown} are not among the variants {list(variants)}"] if unknown else []
 
 
 def trains_variant(strategy, variant):

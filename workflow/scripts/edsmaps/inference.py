@@ -33,3 +33,25 @@ def predict_patterns(model, patterns, indices, scaling, batch_size, dose, data_w
     if "haadf" in result:
         result["haadf"] = result["haadf"][:, 0] * np.float32(scaling["haadf_scale"])
     return result
+
+
+NO_PRIOR = ("none", 1)
+
+
+def predict_scan_pixels(model, patterns, indices, scan_shape, scaling, batch_size, dose, spatial_prior=NO_PRIOR):
+    """:func:`predict_patterns` of ``patterns[indices]`` of one (rows, cols) scan, with the spatial
+    prior (blur method, kernel): every output's map is predicted whole and blurred with the EDS
+    labels' kernel before ``indices`` are picked, so a pixel's prediction mixes its neighbours'
+    predictions (never a label). ("none", 1) predicts ``indices`` alone."""
+    from .blur import blur_pixel_values
+
+    method, kernel = spatial_prior
+    if method == "none":
+        return predict_patterns(model, patterns, indices, scaling, batch_size, dose)
+    whole = predict_patterns(model, patterns, np.arange(scan_shape[0] * scan_shape[1]), scaling, batch_size, dose)
+    blurred = {}
+    for name, values in whole.items():
+        columns = values.reshape(len(values), -1)
+        smooth = blur_pixel_values(columns, tuple(scan_shape), method, int(kernel)).astype(np.float32)
+        blurred[name] = smooth.reshape(values.shape)[np.asarray(indices)]
+    return blurred

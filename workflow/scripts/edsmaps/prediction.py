@@ -5,11 +5,11 @@ import numpy as np
 
 from .calibration import apply_calibration
 from .composition import project_composition
-from .inference import predict_patterns
+from .inference import NO_PRIOR, predict_scan_pixels
 from .prediction_file import read_cache, scan_role, write_prediction
 
 
-def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_size):
+def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_size, spatial_prior=NO_PRIOR):
     """Predict every pattern of one cached scan and write its maps.
 
     Calibrated maps are projected onto possible compositions (fractions >= 0 summing to <= 1,
@@ -23,12 +23,15 @@ def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_si
         output_npz: maps shaped like the cropped scan (:func:`write_prediction`): ``predicted``
             and ``predicted_calibrated`` (rows, cols, E) float32 atomic fraction, labels, roles.
         batch_size: patterns per batch.
+        spatial_prior: (blur method, kernel) the raw maps are blurred with before calibration
+            (:func:`edsmaps.inference.predict_scan_pixels`); ("none", 1): none.
     """
     elements = [str(e) for e in cache["elements"]]
     if elements != scaling["elements"]:
         raise ValueError(f"{output_npz}: the scan's elements {elements} differ from the model's {scaling['elements']}")
     rows, cols = (int(v) for v in cache["scan_shape"])
-    raw = predict_patterns(model, cache["patterns"], np.arange(rows * cols), scaling, batch_size, float(cache["dose"]))
+    raw = predict_scan_pixels(model, cache["patterns"], np.arange(rows * cols), (rows, cols), scaling, batch_size,
+                              float(cache["dose"]), spatial_prior)
     calibrated = apply_calibration(raw, calibration, elements)
     dead = [calibration["outputs"][e]["dead"] for e in elements]  # constants: the projection leaves them
     eds, other = project_composition(calibrated["eds"], closure="other" in raw, fixed=dead)
@@ -46,7 +49,7 @@ def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_si
 
 
 def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, cache_paths, calibration_json,
-                          prediction_paths, batch_size, backend_settings):
+                          prediction_paths, batch_size, backend_settings, spatial_prior=NO_PRIOR):
     """Calibrate a trained model on the validation pixels of its training scans, then predict
     every scan asked for.
 
@@ -60,6 +63,8 @@ def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, 
         prediction_paths: {scan: prediction NPZ} (:func:`predict_cache`) to write.
         batch_size: patterns per batch.
         backend_settings: keyword arguments of :func:`edsmaps.backend.setup_backend`.
+        spatial_prior: (blur method, kernel): the model's maps are blurred with the EDS labels'
+            kernel before they are calibrated and written; ("none", 1): none.
     """
     from .atomic import write_json
     from .backend import setup_backend
@@ -73,9 +78,11 @@ def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, 
     scaling = load_json(scaling_path)
     model = load_trained_model(model_path)
     roles = load_roles(split_path)
-    calibration = calibrate(model, scaling, roles, CacheSet({s: cache_paths[s] for s in training_scans}), batch_size)
+    calibration = calibrate(model, scaling, roles, CacheSet({s: cache_paths[s] for s in training_scans}), batch_size,
+                            spatial_prior)
     write_json(calibration_json, calibration)
     for scan, output_npz in prediction_paths.items():
         cache = read_cache(cache_paths[scan])
         shape = tuple(int(v) for v in cache["scan_shape"])
-        predict_cache(model, scaling, calibration, scan_role(split_path, scan, shape), cache, output_npz, batch_size)
+        predict_cache(model, scaling, calibration, scan_role(split_path, scan, shape), cache, output_npz, batch_size,
+                      spatial_prior)
