@@ -31,7 +31,7 @@ def write(path, truth, predicted, spread=None, choice=None):
     if spread is not None:
         maps["predicted_std"] = spread
     write_prediction(path, fake_cache(truth), roles(), {k: v.reshape(-1, 2) for k, v in maps.items()},
-                     dose_ratio=1.0, calibration_choice=choice)
+                     dose_ratio=1.0, fit_pixels=int((roles() == TRAIN).sum()), calibration_choice=choice)
     return path
 
 
@@ -121,7 +121,8 @@ def test_a_refitted_model_is_scored_by_its_fit_that_never_saw_the_validation_pix
     path = tmp_path / "refit.npz"
     maps = {"predicted": refit, "predicted_calibrated": refit, "predicted_std": np.full_like(truth, 0.001),
             "held_out_calibrated": held_out, "held_out_std": np.full_like(truth, 0.03)}
-    write_prediction(path, fake_cache(truth), roles(), {k: v.reshape(-1, 2) for k, v in maps.items()}, dose_ratio=1.0)
+    write_prediction(path, fake_cache(truth), roles(), {k: v.reshape(-1, 2) for k, v in maps.items()}, dose_ratio=1.0,
+                     fit_pixels=int((roles() == TRAIN).sum()))
     row = validation_scores([path])
     assert row["mae_O"] == pytest.approx(0.04, abs=1e-6) and row["mae_Te"] == pytest.approx(0.04, abs=1e-6)
     assert row["coverage_2sigma"] == 1.0  # 0.04 within 2 x 0.03; the refit's 0.001 would cover nothing of it

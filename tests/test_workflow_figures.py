@@ -185,8 +185,13 @@ def test_learning_curve_target_scores_nested_training_subsets(tiny_run):
     curve = pd.read_csv(tiny_run / "results" / "learning_curve" / "learning_curve.tsv", sep="\t")
     assert sorted(set(curve["fraction"])) == [0.5, 1.0]
     assert set(zip(curve["kind"], curve["variant"])) == {("cnn", "paper"), ("baseline", "radial_boosting")}
-    pixels = curve.groupby("fraction")["n_train_pixels"].first()
+    pixels = curve.groupby(["kind", "fraction"])["n_fit_pixels"].first()
     with np.load(tiny_run / "results" / "splits" / "single_blocked.npz") as split:
-        assert pixels[1.0] == (split["0033"] == TRAIN).sum()
-    assert pixels[0.5] == round(0.5 * pixels[1.0])
+        role = split["0033"]
+    assert pixels["cnn", 1.0] == (role == TRAIN).sum()
+    # the baseline is refitted on the validation pixels and buffers too, never near a test block
+    assert pixels["baseline", 1.0] > (role == TRAIN).sum()
+    assert pixels["baseline", 1.0] < (role != TEST).sum()
+    for kind in ("cnn", "baseline"):
+        assert pixels[kind, 0.5] == round(0.5 * pixels[kind, 1.0])
     assert (tiny_run / "results" / "figures" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -98,9 +98,6 @@ rule comparison_figure:
 rule learning_curve:
     input:
         predictions=[item["path"] for item in learning_curve_predictions()],
-        splits=expand(
-            "results/splits/{strategy}.npz", strategy=LEARNING_CURVE_STRATEGIES
-        ),
         truths=list(truth_files().values()),
     output:
         table=report(
@@ -121,7 +118,6 @@ rule learning_curve:
         "../../envs/plots.yaml"
     params:
         predictions=learning_curve_predictions(),
-        splits={s: f"results/splits/{s}.npz" for s in LEARNING_CURVE_STRATEGIES},
         truths=truth_files(),
     script:
         "../scripts/learning_curve.py"

@@ -6,7 +6,6 @@ from edsmaps.figures import write_learning_curve
 
 write_learning_curve(
     items=snakemake.params.predictions,
-    split_paths=snakemake.params.splits,
     truth_paths=snakemake.params.truths,
     table_tsv=snakemake.output.table,
     png=snakemake.output.png,

@@ -1,4 +1,5 @@
-"""Simple models fitted on exactly the CNN's training pixels, to tell what the CNN adds.
+"""Simple models fitted on the CNN's training pixels (then, with ``refit``, on every labelled
+pixel of the training scans a fit may use), to tell what the CNN adds.
 
 - ``constant``: the training mean of every element (what a map without contrast scores);
 - ``haadf_linear``: least squares on the HAADF signal (Z-contrast alone);
@@ -11,10 +12,10 @@
   HAADF signal where present. Annuli make it blind to the pattern's orientation.
 
 Ridge strength and boosting rounds are chosen on the validation pixels, ridge features are
-standardised on training pixels only; test pixels are never seen. A model may take the spatial
+standardised on the pixels a ridge is fitted on; test pixels are never seen. A model may take the spatial
 prior: its maps blurred with the EDS labels' own kernel, so that it is scored on the support the
-blurred labels have (predictions of neighbours only, never a label). Beside the fit on every training pixel, members refitted
-on block-bootstrap resamples of the training pixels (whole spatial blocks drawn with
+blurred labels have (predictions of neighbours only, never a label). Beside the fit, members
+refitted on block-bootstrap resamples of its pixels (whole spatial blocks drawn with
 replacement: neighbours' labels share EDS counts) give each prediction an uncertainty, the
 members' spread. A fitted baseline is an NPZ of plain arrays.
 """
@@ -23,7 +24,8 @@ import numpy as np
 
 from .atomic import atomic_output
 from .cacheset import CacheSet, dose_factor
-from .strategies import TRAIN, VALIDATION, load_roles, spatial_blocks
+from .inference import NO_PRIOR
+from .strategies import TRAIN, UNUSED, VALIDATION, load_roles, spatial_blocks
 
 BASELINES = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge", "radial_boosting")
 RIDGE_ALPHAS = np.logspace(-3, 4, 15)
@@ -176,7 +178,7 @@ def bootstrap_members(z, y, blocks, alpha, n_members, seed):
 
 
 def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_components=30, pca_bin=2, seed=42,
-                 max_pca_pixels=4000, members=8, n_annuli=24, spatial_prior=("none", 1), refit=None):
+                 max_pca_pixels=4000, members=8, n_annuli=24, spatial_prior=NO_PRIOR, refit=None):
     """Fit one baseline on the TRAIN pixels of a strategy (ridge alpha, boosting rounds chosen on
     VALIDATION) and save it; with ``refit``, fit it again with those settings on every pixel
     :func:`edsmaps.strategies.final_fit_pixels` allows, keeping the first fit as ``held_out_*``:
@@ -225,9 +227,9 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
     model = _fit_model(kind, feats, train, val, shapes, members, seed)
     if refit is not None:
         allowed = final_fit_pixels({scan: roles[scan] for scan in caches.scans}, refit)
-        labelled = caches.pixels({scan: allowed[scan].astype(np.int8) for scan in caches.scans}, [1])
+        refit_pixels = caches.pixels({scan: np.where(allowed[scan], TRAIN, UNUSED) for scan in caches.scans}, [TRAIN])
         params.update({f"{HELD_OUT}{key}": value for key, value in model.items()})
-        model = _fit_model(kind, feats, labelled, val, shapes, members, seed, chosen=model)
+        model = _fit_model(kind, feats, refit_pixels, val, shapes, members, seed, chosen=model)
     params.update(model)
     with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **params)
@@ -240,10 +242,11 @@ def _fit_model(kind, feats, fit, val, scan_shapes, members, seed, chosen=None):
     from .boosting import bootstrap_trees, choose_rounds, fit_trees, trees_to_array
 
     blocks = spatial_blocks(fit.index, scan_shapes, BOOTSTRAP_GRID)
+    fitted_on = {"n_fit_pixels": np.int64(len(fit.index))}
     if kind == "radial_boosting":
         x = feats(fit)
         rounds = chosen["rounds"] if chosen else choose_rounds(x, fit.eds, feats(val), val.eds, seed)
-        return {"rounds": rounds, "trees": trees_to_array(fit_trees(x, fit.eds, rounds, seed)),
+        return {**fitted_on, "rounds": rounds, "trees": trees_to_array(fit_trees(x, fit.eds, rounds, seed)),
                 "member_trees": trees_to_array(bootstrap_trees(x, fit.eds, blocks, rounds, members, seed))}
     if kind == "constant":
         x = np.zeros((len(fit.index), 0))
@@ -254,7 +257,7 @@ def _fit_model(kind, feats, fit, val, scan_shapes, members, seed, chosen=None):
         alphas = [float(chosen["alpha"])] if chosen else RIDGE_ALPHAS
         model = fit_ridge(x, fit.eds, feats(val), val.eds, alphas)
     z = (x - model["feature_mean"]) / model["feature_scale"]
-    return {**model, **bootstrap_members(z, fit.eds, blocks, model["alpha"], members, seed)}
+    return {**fitted_on, **model, **bootstrap_members(z, fit.eds, blocks, model["alpha"], members, seed)}
 
 
 def held_out_model(params):
@@ -328,7 +331,7 @@ def predict_cache_baseline(params, cache, role, output_npz):
     held_out = held_out_model(params)
     if held_out is not None and (role == VALIDATION).any():
         _, maps["held_out_calibrated"], maps["held_out_std"] = _prior_maps(held_out, cache, factor)
-    write_prediction(output_npz, cache, role, maps, dose_ratio=1 / factor)
+    write_prediction(output_npz, cache, role, maps, dose_ratio=1 / factor, fit_pixels=int(params["n_fit_pixels"]))
 
 
 def _prior_maps(params, cache, factor):
@@ -348,9 +351,9 @@ def _prior_maps(params, cache, factor):
 
 
 def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, baseline_npz, prediction_paths,
-                             spatial_prior_models=(), label_blur=("none", 1), **settings):
-    """Fit a baseline on a strategy's training pixels (:func:`fit_baseline`) and predict every
-    scan asked for in the same job.
+                             spatial_prior_models=(), label_blur=NO_PRIOR, **settings):
+    """Fit a baseline on a strategy's training pixels, refitted where asked (:func:`fit_baseline`),
+    and predict every scan asked for in the same job.
 
     Args:
         kind: one of BASELINES.
@@ -365,7 +368,7 @@ def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, base
     """
     from .prediction_file import read_cache, scan_role
 
-    prior = tuple(label_blur) if kind in spatial_prior_models else ("none", 1)
+    prior = tuple(label_blur) if kind in spatial_prior_models else NO_PRIOR
     params = fit_baseline(kind, {s: cache_paths[s] for s in training_scans}, split_path, baseline_npz,
                           spatial_prior=prior, **settings)
     for scan, output_npz in prediction_paths.items():

@@ -19,6 +19,8 @@ import logging
 
 import numpy as np
 
+from .inference import NO_PRIOR
+
 from .strategies import spatial_blocks
 
 log = logging.getLogger(__name__)
@@ -165,7 +167,7 @@ def apply_calibration(predicted, calibration, elements):
     return out
 
 
-def calibrate(model, scaling, roles, caches, batch_size, spatial_prior=("none", 1)):
+def calibrate(model, scaling, roles, caches, batch_size, spatial_prior=NO_PRIOR):
     """Predict the validation pixels of the training scans and choose every output's calibration
     (:func:`fit_calibration`).
 

@@ -194,19 +194,13 @@ def pixel_counts_markdown(counts):
     return "\n".join(lines) + "\n"
 
 
-def training_pixels(split_path):
-    """Number of TRAIN pixels in a split NPZ."""
-    from .strategies import TRAIN, load_roles
-
-    return int(sum((role == TRAIN).sum() for role in load_roles(split_path).values()))
-
-
-def learning_curve_table(items, split_paths, truth_paths):
-    """Accuracy against the number of labelled training pixels.
+def learning_curve_table(items, truth_paths):
+    """Accuracy against the number of EDS-labelled pixels each model was fitted on (a refitted
+    baseline's include the validation pixels and buffers it was refitted on).
 
     ``items``: dicts with fraction, strategy, kind, variant, scan, path of each test-scan
-    prediction; ``split_paths``: strategy -> split NPZ. Rows: mean over test scans of the
-    calibrated predictions' metrics per model, element and reference.
+    prediction. Rows: mean over test scans of the calibrated predictions' metrics per model,
+    element and reference.
     """
     import pandas as pd
 
@@ -216,19 +210,19 @@ def learning_curve_table(items, split_paths, truth_paths):
     for item in items:
         pred = load_prediction(item["path"], truth_paths.get(item["scan"]))
         labels = {k: item[k] for k in ("fraction", "strategy", "kind", "variant", "scan")}
-        labels["n_train_pixels"] = training_pixels(split_paths[item["strategy"]])
+        labels["n_fit_pixels"] = int(pred["n_fit_pixels"])
         rows += [r for r in score_prediction(pred, labels)
                  if r["prediction"] == "calibrated" and r["reference"] in ("eds_blurred", "truth")]
     table = pd.DataFrame(rows)
-    keys = ["fraction", "n_train_pixels", "kind", "variant", "output", "reference"]
+    keys = ["fraction", "n_fit_pixels", "kind", "variant", "output", "reference"]
     table = table.groupby(keys, sort=False)[["pearson_r", "mae", "r2"]].mean().reset_index()
     return table.sort_values("fraction", kind="stable", ignore_index=True)
 
 
-def write_learning_curve_table(items, split_paths, truth_paths, table_tsv):
+def write_learning_curve_table(items, truth_paths, table_tsv):
     """Learning-curve table (:func:`learning_curve_table`) written as TSV; returned for the figure."""
     from .atomic import write_tsv
 
-    table = learning_curve_table(items, split_paths, truth_paths)
+    table = learning_curve_table(items, truth_paths)
     write_tsv(table, table_tsv)
     return table

@@ -297,19 +297,19 @@ def model_comparison(comparison_tsv, strategy, png, pdf):
     return save_figure(fig, png, pdf)
 
 
-def write_learning_curve(items, split_paths, truth_paths, table_tsv, png, pdf):
+def write_learning_curve(items, truth_paths, table_tsv, png, pdf):
     """The learning-curve table (:func:`edsmaps.evaluation.write_learning_curve_table`, TSV) and
     its figure (:func:`learning_curve`); returns the table."""
     from .evaluation import write_learning_curve_table
 
-    table = write_learning_curve_table(items, split_paths, truth_paths, table_tsv)
+    table = write_learning_curve_table(items, truth_paths, table_tsv)
     learning_curve(table, png, pdf)
     return table
 
 
 def learning_curve(table, png, pdf):
-    """Pearson r against labelled training pixels, per element, CNN vs baseline (blurred EDS
-    and, on demo data, truth as references)."""
+    """Pearson r against the EDS-labelled pixels each model was fitted on, per element, CNN vs
+    baseline (blurred EDS and, on demo data, truth as references)."""
     references = list(dict.fromkeys(table["reference"]))
     elements = list(dict.fromkeys(table["output"]))
     fig, axes = plt.subplots(len(references), len(elements), figsize=(3.2 * len(elements), 3 * len(references)),
@@ -319,14 +319,14 @@ def learning_curve(table, png, pdf):
             ax = axes[r][e]
             part = table[(table["reference"] == reference) & (table["output"] == element)]
             for (kind, variant), rows in part.groupby(["kind", "variant"], sort=False):
-                ax.plot(rows["n_train_pixels"], rows["pearson_r"], "o-", color=MODEL_COLOURS[kind],
+                ax.plot(rows["n_fit_pixels"], rows["pearson_r"], "o-", color=MODEL_COLOURS[kind],
                         label=f"{variant} ({kind})")
             ax.set_xscale("log")
             ax.set_title(f"{element} vs {reference}")
             if e == 0:
                 ax.set_ylabel("Pearson r (test pixels)")
             if r == len(references) - 1:
-                ax.set_xlabel("EDS-labelled training pixels")
+                ax.set_xlabel("EDS-labelled pixels fitted on")
     axes[0][0].legend(fontsize=7)
     fig.suptitle("Learning curve: accuracy against the EDS-labelled pixels used for training")
     fig.tight_layout()

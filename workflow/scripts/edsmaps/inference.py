@@ -40,9 +40,10 @@ NO_PRIOR = ("none", 1)
 
 def predict_scan_pixels(model, patterns, indices, scan_shape, scaling, batch_size, dose, spatial_prior=NO_PRIOR):
     """:func:`predict_patterns` of ``patterns[indices]`` of one (rows, cols) scan, with the spatial
-    prior (blur method, kernel): every output's map is predicted whole and blurred with the EDS
-    labels' kernel before ``indices`` are picked, so a pixel's prediction mixes its neighbours'
-    predictions (never a label). ("none", 1) predicts ``indices`` alone."""
+    prior (blur method, kernel): the maps are predicted whole and the composition outputs blurred
+    with the EDS labels' kernel before ``indices`` are picked, so a pixel's prediction mixes its
+    neighbours' predictions (never a label). HAADF, whose label is not blurred, is left as it
+    is. ("none", 1) predicts ``indices`` alone."""
     from .blur import blur_pixel_values
 
     method, kernel = spatial_prior
@@ -51,6 +52,9 @@ def predict_scan_pixels(model, patterns, indices, scan_shape, scaling, batch_siz
     whole = predict_patterns(model, patterns, np.arange(scan_shape[0] * scan_shape[1]), scaling, batch_size, dose)
     blurred = {}
     for name, values in whole.items():
+        if name == "haadf":
+            blurred[name] = values[np.asarray(indices)]
+            continue
         columns = values.reshape(len(values), -1)
         smooth = blur_pixel_values(columns, tuple(scan_shape), method, int(kernel)).astype(np.float32)
         blurred[name] = smooth.reshape(values.shape)[np.asarray(indices)]

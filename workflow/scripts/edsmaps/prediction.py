@@ -9,7 +9,8 @@ from .inference import NO_PRIOR, predict_scan_pixels
 from .prediction_file import read_cache, scan_role, write_prediction
 
 
-def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_size, spatial_prior=NO_PRIOR):
+def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_size, fit_pixels,
+                  spatial_prior=NO_PRIOR):
     """Predict every pattern of one cached scan and write its maps.
 
     Calibrated maps are projected onto possible compositions (fractions >= 0 summing to <= 1,
@@ -23,6 +24,7 @@ def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_si
         output_npz: maps shaped like the cropped scan (:func:`write_prediction`): ``predicted``
             and ``predicted_calibrated`` (rows, cols, E) float32 atomic fraction, labels, roles.
         batch_size: patterns per batch.
+        fit_pixels: the EDS-labelled pixels the model was trained on.
         spatial_prior: (blur method, kernel) the raw maps are blurred with before calibration
             (:func:`edsmaps.inference.predict_scan_pixels`); ("none", 1): none.
     """
@@ -45,7 +47,7 @@ def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_si
     outputs = elements + (["haadf"] if "haadf" in raw else [])
     choices = np.array([calibration["outputs"][name]["choice"] for name in outputs])
     write_prediction(output_npz, cache, role, maps, dose_ratio=float(cache["dose"]) / scaling["dose"],
-                     calibration_choice=choices)
+                     fit_pixels=fit_pixels, calibration_choice=choices)
 
 
 def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, cache_paths, calibration_json,
@@ -72,7 +74,7 @@ def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, 
     from .calibration import calibrate
     from .inference import load_trained_model
     from .scaling import load_json
-    from .strategies import load_roles
+    from .strategies import TRAIN, load_roles
 
     setup_backend(**backend_settings)
     scaling = load_json(scaling_path)
@@ -81,8 +83,9 @@ def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, 
     calibration = calibrate(model, scaling, roles, CacheSet({s: cache_paths[s] for s in training_scans}), batch_size,
                             spatial_prior)
     write_json(calibration_json, calibration)
+    trained_on = int(sum((roles[scan] == TRAIN).sum() for scan in training_scans))
     for scan, output_npz in prediction_paths.items():
         cache = read_cache(cache_paths[scan])
         shape = tuple(int(v) for v in cache["scan_shape"])
         predict_cache(model, scaling, calibration, scan_role(split_path, scan, shape), cache, output_npz, batch_size,
-                      spatial_prior)
+                      trained_on, spatial_prior)

@@ -28,7 +28,7 @@ def read_prediction(path):
         return {key: npz[key] for key in npz.files}
 
 
-def write_prediction(output_npz, cache, role, predicted, dose_ratio, calibration_choice=None):
+def write_prediction(output_npz, cache, role, predicted, dose_ratio, fit_pixels, calibration_choice=None):
     """Write per-pixel predictions (dict name -> (N, ...) arrays) as maps beside the cache's truths.
 
     Output NPZ: ``elements``; ``scan_shape``; ``crop_origin``; ``r_pixel_size/units``;
@@ -36,7 +36,8 @@ def write_prediction(output_npz, cache, role, predicted, dose_ratio, calibration
     ``predicted_std`` (rows, cols, E) the uncertainty (spread of a model's members) when it has
     one; ``held_out_calibrated`` / ``held_out_std`` of a refitted baseline on a scan with
     validation pixels, the maps of its fit before the refit (what validation scores);
-    ``dose_ratio`` the scan's dose over the model's training dose;
+    ``dose_ratio`` the scan's dose over the model's training dose; ``n_fit_pixels`` the
+    EDS-labelled pixels the model was fitted on (``fit_pixels``);
     ``predicted_other`` (rows, cols, 1) with closure; ``haadf_predicted`` /
     ``haadf_predicted_calibrated`` (rows, cols) when the model has a HAADF head; truths
     ``eds_blurred``, ``eds_unblurred`` (rows, cols, E) and ``haadf`` (rows, cols) (NaN when
@@ -62,6 +63,7 @@ def write_prediction(output_npz, cache, role, predicted, dose_ratio, calibration
             r_pixel_units=cache["r_pixel_units"],
             role=role.astype(np.int8),
             dose_ratio=np.float64(dose_ratio),
+            n_fit_pixels=np.int64(fit_pixels),
             **({} if calibration_choice is None else {"calibration_choice": np.asarray(calibration_choice)}),
             **maps,
         )

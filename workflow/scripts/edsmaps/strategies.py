@@ -62,8 +62,9 @@ def blocked_roles(shape, test_fraction, val_fraction, block_grid, buffer, seed, 
     ``test_fraction`` of them (at least one), drawn with ``seed``, are test. Pixels within
     ``buffer`` (Chebyshev distance) of a test pixel are unused; validation blocks are spread
     over the rest (:func:`spread_validation_roles`), with training pixels within ``buffer`` of
-    them unused, so no blurred label used for fitting shares a source pixel with a label it is
-    judged on.
+    them unused, so no blurred label used for fitting holds the EDS counts of a pixel it is
+    judged on (with a buffer of the blur radius, labels up to twice as far still share some
+    neighbours' counts).
     """
     rows, cols = shape
     grid_rows, grid_cols = min(block_grid[0], rows), min(block_grid[1], cols)
@@ -167,10 +168,10 @@ def final_fit_pixels(roles, settings):
     """{scan: (rows, cols) bool}: the pixels a model may be fitted on again once validation has
     chosen its settings (ridge strength, boosting rounds): every labelled pixel of its training
     scans but the test pixels and, where whole blocks are held out, the pixels within the
-    strategy's ``buffer`` of them (their blurred labels reach a test pixel's). The paper's random
-    split trains beside its test pixels anyway, so there only test pixels are left out. With
-    ``train_fraction`` < 1 (the learning curve) that share of them, drawn with ``random_state``
-    and nested as :func:`subsample_training`.
+    strategy's ``buffer`` of them (their blurred labels hold a test pixel's own EDS counts). The
+    paper's random split trains beside its test pixels anyway, so there only test pixels are left
+    out. With ``train_fraction`` < 1 (the learning curve) that share of them, drawn with
+    ``random_state``: the pixels kept at a fraction are kept at every larger one.
 
     Args:
         roles: {scan: (rows, cols) int8} of the strategy's training scans.
