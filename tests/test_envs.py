@@ -35,6 +35,7 @@ VERSION_EXCEPTIONS = {
     ("preprocess", "py-opencv"): "conda-forge ships OpenCV 4.12; the calls used (GaussianBlur, blur, medianBlur, "
     "bilateralFilter, warpAffine) are unchanged in the 5.0 wheel the tests use",
     ("plots", "py-opencv"): "as for preprocess",
+    ("train", "py-opencv"): "as for preprocess (the spatial prior blurs maps)",
     ("plots", "graphviz"): "a system package on the pip route (apt-get install graphviz)",
 }
 SCRIPTS = REPO / "workflow" / "scripts"

@@ -24,7 +24,7 @@ import numpy as np
 
 from .atomic import atomic_output
 from .cacheset import CacheSet, dose_factor
-from .inference import NO_PRIOR
+from .blur import NO_PRIOR
 from .strategies import TRAIN, UNUSED, VALIDATION, load_roles, spatial_blocks
 
 BASELINES = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge", "radial_boosting")

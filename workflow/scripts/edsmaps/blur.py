@@ -1,10 +1,9 @@
 """Smoothing of grainy EDS maps with OpenCV, as the paper's ``apply_filter`` (Code 1)."""
 
-import cv2
 import numpy as np
-from scipy.ndimage import median_filter
 
 BLUR_METHODS = ("gaussian", "mean", "median", "bilateral", "none")
+NO_PRIOR = ("none", 1)  # (method, kernel) of a spatial prior that is off: each pixel on its own
 
 
 def blur_map(image, method="gaussian", kernel_size=7, bilateral_sigma_color=75.0, bilateral_sigma_space=75.0):
@@ -15,6 +14,9 @@ def blur_map(image, method="gaussian", kernel_size=7, bilateral_sigma_color=75.0
     use scipy's median filter with the same replicated border); ``bilateral``:
     cv2.bilateralFilter(d = k, sigmas as given); ``none``: a float32 copy.
     """
+    import cv2  # here, so that modules naming NO_PRIOR do not load OpenCV
+    from scipy.ndimage import median_filter
+
     image = np.ascontiguousarray(image, dtype=np.float32)
     if method == "gaussian":
         return cv2.GaussianBlur(image, (kernel_size, kernel_size), 0)

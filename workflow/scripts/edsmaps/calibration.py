@@ -19,7 +19,7 @@ import logging
 
 import numpy as np
 
-from .inference import NO_PRIOR
+from .blur import NO_PRIOR
 
 from .strategies import spatial_blocks
 

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .blur import NO_PRIOR, blur_pixel_values
+
 
 def load_trained_model(model_path):
     """Load a ``.keras`` model safely (no arbitrary code), uncompiled."""
@@ -35,8 +37,6 @@ def predict_patterns(model, patterns, indices, scaling, batch_size, dose, data_w
     return result
 
 
-NO_PRIOR = ("none", 1)
-
 
 def predict_scan_pixels(model, patterns, indices, scan_shape, scaling, batch_size, dose, spatial_prior=NO_PRIOR):
     """:func:`predict_patterns` of ``patterns[indices]`` of one (rows, cols) scan, with the spatial
@@ -44,8 +44,6 @@ def predict_scan_pixels(model, patterns, indices, scan_shape, scaling, batch_siz
     with the EDS labels' kernel before ``indices`` are picked, so a pixel's prediction mixes its
     neighbours' predictions (never a label). HAADF, whose label is not blurred, is left as it
     is. ("none", 1) predicts ``indices`` alone."""
-    from .blur import blur_pixel_values
-
     method, kernel = spatial_prior
     if method == "none":
         return predict_patterns(model, patterns, indices, scaling, batch_size, dose)

@@ -5,7 +5,8 @@ import numpy as np
 
 from .calibration import apply_calibration
 from .composition import project_composition
-from .inference import NO_PRIOR, predict_scan_pixels
+from .blur import NO_PRIOR
+from .inference import predict_scan_pixels
 from .prediction_file import read_cache, scan_role, write_prediction
 
 
