@@ -37,7 +37,6 @@ def predict_patterns(model, patterns, indices, scaling, batch_size, dose, data_w
     return result
 
 
-
 def predict_scan_pixels(model, patterns, indices, scan_shape, scaling, batch_size, dose, spatial_prior=NO_PRIOR):
     """:func:`predict_patterns` of ``patterns[indices]`` of one (rows, cols) scan, with the spatial
     prior (blur method, kernel): the maps are predicted whole and the composition outputs blurred
