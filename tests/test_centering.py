@@ -45,19 +45,57 @@ def test_centering_removes_the_descan(raw_scan, probe_radius):
     assert centred.dtype == np.float32 and centred.shape == patterns.shape
     after_y, after_x = centering.find_origins(centred, probe_radius)
     assert np.std(after_y) < 0.5 and np.std(after_x) < 0.5
-    assert np.hypot(after_y - 47.5, after_x - 47.5).max() < 0.75
-    # Shifting moves counts, it does not create them (little falls off the edge).
-    assert abs(centred.sum() / patterns.sum() - 1) < 0.01
+    assert np.hypot(after_y - 48, after_x - 48).max() < 0.75  # the centre pixel, 96 // 2
+    # Shifting moves counts; little falls off the edge, and the sub-pixel interpolation's ringing
+    # below zero, clipped, adds a little where counts are sparse.
+    assert abs(centred.sum() / patterns.sum() - 1) < 0.03
 
 
 def test_shift_has_no_wraparound():
     patterns = np.zeros((1, 1, 16, 16), dtype=np.uint16)
     patterns[0, 0, 0, 0] = 65535  # at the edge: shifting it out must not wrap it in
-    patterns[0, 0, 8, 8] = 100
-    out = centering.shift_to_centre(patterns, np.array([[9.5]]), np.array([[9.5]]))
-    assert out.max() == pytest.approx(100)
-    assert out[0, 0, 6, 6] == pytest.approx(100)
+    patterns[0, 0, 9, 9] = 100
+    out = centering.shift_to_centre(patterns, np.array([[10.0]]), np.array([[10.0]]))  # two whole pixels
+    assert out.max() == 100 and out[0, 0, 7, 7] == 100 and out.sum() == 100
     assert out.dtype == np.float32 and patterns[0, 0, 0, 0] == 65535
+    out = centering.shift_to_centre(patterns, np.array([[10.3]]), np.array([[9.6]]))  # and a sub-pixel part
+    assert out[0, 0, :3, :3].max() < 1 and out[0, 0, -3:, -3:].max() < 1
+
+
+def disk(shape, centre, radius=4.0, counts=1e5):
+    """A bright-field disk at ``centre`` whose edge rises over about a pixel, as the demo's."""
+    y, x = np.indices(shape)
+    r = np.hypot(y - centre[0], x - centre[1])
+    return counts / (1 + np.exp((r - radius) / 0.5))
+
+
+def test_the_centre_is_a_pixel_and_a_pattern_already_on_it_comes_back_unchanged():
+    assert centering.detector_centre((128, 128)) == (64, 64) and centering.detector_centre((95, 96)) == (47, 48)
+    pattern = np.random.default_rng(0).poisson(disk((128, 128), (64, 64)) / 100).astype(np.uint16)
+    out = centering.shift_to_centre(pattern[None, None], np.array([[64.0]]), np.array([[64.0]]))
+    np.testing.assert_array_equal(out[0, 0], pattern.astype(np.float32))
+
+
+def test_a_sub_pixel_descan_is_removed_without_widening_the_probe():
+    from py4DSTEM.process.calibration import get_probe_size
+
+    shape, origin = (96, 96), (48.3, 47.6)
+    shifted = centering.shift_to_centre(disk(shape, origin)[None, None], np.array([[origin[0]]]),
+                                        np.array([[origin[1]]]))[0, 0]  # fmt: skip
+    reference = disk(shape, (48, 48))
+    radius, cy, cx = get_probe_size(reference)[:3]
+    radius_shifted, sy, sx = get_probe_size(shifted)[:3]
+    assert abs(radius_shifted / radius - 1) < 0.05
+    assert abs(sy - cy) < 0.05 and abs(sx - cx) < 0.05
+    assert abs(shifted.sum() / reference.sum() - 1) < 0.01
+    # the difference to the disk drawn at the centre is the edge's interpolation, not a blur
+    assert np.abs(shifted - reference).max() < 0.05 * reference.max()
+    # bilinear interpolation, as before, averages neighbours: its disk is further from the one drawn there
+    import cv2
+
+    matrix = np.float32([[1, 0, 48 - origin[1]], [0, 1, 48 - origin[0]]])
+    bilinear = cv2.warpAffine(disk(shape, origin).astype(np.float32), matrix, shape, flags=cv2.INTER_LINEAR)
+    assert np.abs(bilinear - reference).max() > 2 * np.abs(shifted - reference).max()
 
 
 def test_binning_sums_blocks_without_overflow():

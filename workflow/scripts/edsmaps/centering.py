@@ -3,6 +3,13 @@
 Origins are found *before* any central-beam removal (otherwise the brightest feature is a
 Bragg spot). The finder is a vectorised version of py4DSTEM's ``get_origin``: locate the
 brightest region, then take the centre of mass inside ``rscale`` x the probe radius.
+
+The centre is a pixel, (Qy // 2, Qx // 2): where numpy's ``fftshift`` and py4DSTEM put zero
+frequency (its probe templates are centred at Q / 2), and the middle pixel of an odd-sized
+detector. A pattern is moved by whole pixels exactly, and only the sub-pixel remainder is
+interpolated, by the Fourier shift theorem (py4DSTEM's ``get_shifted_ar``): bilinear
+interpolation would average neighbouring pixels and widen the central disk and every Bragg
+disk, a Fourier shift moves them without changing their shape.
 """
 
 import cv2
@@ -11,9 +18,13 @@ import numpy as np
 CHUNK_PATTERNS = 256
 
 
+SUBPIXEL_TOLERANCE = 1e-3  # a shift this close to whole pixels is a whole-pixel move
+FOURIER_PAD = 8  # zeros around a pattern before its Fourier shift, so nothing wraps round
+
+
 def detector_centre(pattern_shape):
-    """Geometric centre (qy, qx) of a (Qy, Qx) detector in pixel coordinates."""
-    return (pattern_shape[0] - 1) / 2, (pattern_shape[1] - 1) / 2
+    """The pixel (qy, qx) every pattern's origin is moved to: (Qy // 2, Qx // 2)."""
+    return pattern_shape[0] // 2, pattern_shape[1] // 2
 
 
 def _block_sum(chunk, factor):
@@ -73,8 +84,33 @@ def fit_origins(qy0, qx0, fitfunction="plane"):
     return np.asarray(fit_y), np.asarray(fit_x), residual
 
 
+def _whole_pixel_shift(pattern, dy, dx, out):
+    """``out`` = ``pattern`` moved by whole pixels (dy, dx), zeros shifted in (no wrap-around)."""
+    qy, qx = pattern.shape
+    out[:] = 0
+    if abs(dy) >= qy or abs(dx) >= qx:
+        return out
+    out[max(dy, 0) : qy + min(dy, 0), max(dx, 0) : qx + min(dx, 0)] = \
+        pattern[max(-dy, 0) : qy + min(-dy, 0), max(-dx, 0) : qx + min(-dx, 0)]
+    return out
+
+
+def fourier_shift(patterns, dy, dx):
+    """(n, Qy, Qx) ``patterns`` each moved by its sub-pixel (``dy``, ``dx``) (n,) with the Fourier
+    shift theorem, zero-padded by FOURIER_PAD so nothing wraps round; the interpolation's ringing
+    below zero is clipped (counts are not negative). float32."""
+    padded = np.pad(np.asarray(patterns, dtype=np.float64), ((0, 0), (FOURIER_PAD,) * 2, (FOURIER_PAD,) * 2))
+    ky = np.fft.fftfreq(padded.shape[1])[None, :, None]
+    kx = np.fft.rfftfreq(padded.shape[2])[None, None, :]
+    ramp = np.exp(-2j * np.pi * (ky * np.asarray(dy)[:, None, None] + kx * np.asarray(dx)[:, None, None]))
+    shifted = np.fft.irfft2(np.fft.rfft2(padded) * ramp, s=padded.shape[1:])
+    return np.clip(shifted[:, FOURIER_PAD:-FOURIER_PAD, FOURIER_PAD:-FOURIER_PAD], 0, None).astype(np.float32)
+
+
 def shift_to_centre(patterns, qy0, qx0, out=None):
-    """Move each pattern's origin to the detector centre with bilinear interpolation.
+    """Move each pattern's origin (``qy0``, ``qx0``, each (rows, cols)) to the detector centre:
+    by whole pixels exactly, then by the sub-pixel remainder with :func:`fourier_shift` (skipped
+    where it is below SUBPIXEL_TOLERANCE, so a pattern already centred comes back unchanged).
 
     Pixels shifted in from outside the detector are 0 (no wrap-around). ``patterns``
     (rows, cols, Qy, Qx) any dtype; returns float32 of the same shape (``out`` if given).
@@ -83,19 +119,16 @@ def shift_to_centre(patterns, qy0, qx0, out=None):
     if out is None:
         out = np.empty(patterns.shape, dtype=np.float32)
     cy, cx = detector_centre((qy, qx))
+    dy, dx = cy - np.asarray(qy0, dtype=np.float64), cx - np.asarray(qx0, dtype=np.float64)
+    whole_y, whole_x = np.round(dy).astype(int), np.round(dx).astype(int)
+    rest_y, rest_x = dy - whole_y, dx - whole_x
     for r in range(rows):
         row = np.asarray(patterns[r], dtype=np.float32)
         for c in range(cols):
-            matrix = np.float32([[1, 0, cx - qx0[r, c]], [0, 1, cy - qy0[r, c]]])
-            cv2.warpAffine(
-                row[c],
-                matrix,
-                (qx, qy),
-                dst=out[r, c],
-                flags=cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_CONSTANT,
-                borderValue=0,
-            )
+            _whole_pixel_shift(row[c], whole_y[r, c], whole_x[r, c], out[r, c])
+        sub = np.flatnonzero(np.maximum(np.abs(rest_y[r]), np.abs(rest_x[r])) > SUBPIXEL_TOLERANCE)
+        if len(sub):
+            out[r, sub] = fourier_shift(out[r, sub], rest_y[r, sub], rest_x[r, sub])
     return out
 
 
