@@ -11,7 +11,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 TINY_CONFIG = REPO / "tests" / "tiny_config.yaml"
-TINY_SMALL_CONFIG = REPO / "tests" / "tiny_small_config.yaml"
+# A user's own series, unlike either demo: 24 x 10 scans of 128 x 128 patterns, no crop, an
+# oxidised band along the bottom edge; five scans with EDS (S1..S5) and one without (S6).
+OWN_SCANS = ["S1", "S2", "S3", "S4", "S5"]
+OWN_SHAPE = (24, 10)
 
 
 def snakemake_command(workdir, *args, overlays=(), config=TINY_CONFIG):
@@ -79,13 +82,36 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
+def write_own_series(folder):
+    """The raw files of a user's own series (OWN_SCANS, then S6 without EDS) under their own
+    naming, simulated with the demo's physics but none of its sizes or layout."""
+    from edsmaps.demo import DemoSettings, generate_scan, write_scan
+    from edsmaps.demo_files import ELEMENTS
+
+    settings = DemoSettings(scan_shape=OWN_SHAPE, pattern_size=128, n_scans=6, seed=2027, oxide_edge=0.78,
+                            oxide_width=1.0)
+    for i, scan in enumerate([*OWN_SCANS, "S6"]):
+        write_scan(generate_scan(settings, i), folder / f"{scan}_4d.mrc",
+                   {el: folder / f"{scan}_{el}.mrc" for el in ELEMENTS}, folder / f"{scan}_HAADF.mrc",
+                   folder / "truth" / f"{scan}.npz")  # fmt: skip
+    return folder
+
+
 @pytest.fixture(scope="session")
-def tiny_small_run(tmp_path_factory):
-    """One run of the whole workflow on a tiny version of the second demo (128 x 128 patterns,
-    no crop, oxide inside the scan), shared by the tests that check nothing assumes the first."""
-    workdir = tmp_path_factory.mktemp("tiny_small_run")
-    run_snakemake(workdir, config=TINY_SMALL_CONFIG)
-    return workdir
+def own_data_run(tmp_path_factory):
+    """The workflow on a user's own 24 x 10 scans (without HAADF) with the four keys a config needs
+    and every default, except a few training epochs: shared by the tests that check nothing
+    assumes the demo."""
+    import yaml
+
+    folder = write_own_series(tmp_path_factory.mktemp("own_exports"))
+    workdir = tmp_path_factory.mktemp("own_data_run")
+    config = {"scans": OWN_SCANS, "elements": ["O", "Si", "Ge", "Sb", "Te"], "scan_shape": list(OWN_SHAPE),
+              "data": {"folder": str(folder), "diffraction": "{scan}_4d.mrc", "eds": "{scan}_{element}.mrc"}}
+    (workdir / "own.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "few_epochs.yaml").write_text(yaml.safe_dump({"training": {"epochs": 2, "deterministic": True}}))
+    proc = run_snakemake(workdir, config=workdir / "own.yaml", overlays=[workdir / "few_epochs.yaml"])
+    return workdir, folder, proc
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from edsmaps.plan import complete_defaults, default_strategies, default_variants
 from edsmaps.rawio import write_mrc
 
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
-PARSE_TIME_MODULES = ["plan", "config_checks", "demo_files"]
+PARSE_TIME_MODULES = ["layout", "plan", "config_checks", "demo_files"]
 
 
 @pytest.mark.parametrize("module", PARSE_TIME_MODULES)
@@ -27,7 +27,8 @@ def test_parse_time_modules_import_the_standard_library_only(module):
         elif isinstance(node, ast.ImportFrom):
             names = [] if node.level else [node.module]
             if node.level:  # relative: must be another parse-time module
-                assert node.module in PARSE_TIME_MODULES, f"{module} imports .{node.module}"
+                imported = [node.module] if node.module else [alias.name for alias in node.names]
+                assert set(imported) <= set(PARSE_TIME_MODULES), f"{module} imports .{imported}"
         else:
             continue
         for name in names:
@@ -77,12 +78,39 @@ def test_unknown_template_fields_name_the_key():
 
 def test_mrc_header_is_read_without_mrcfile(tmp_path):
     write_mrc(tmp_path / "stack.mrc", np.zeros((12, 16, 8), dtype=np.uint16))
-    write_mrc(tmp_path / "map.mrc", np.zeros((3, 4), dtype=np.float32))
-    assert checks.mrc_shape(tmp_path / "stack.mrc") == (12, 16, 8)
-    assert checks.mrc_shape(tmp_path / "map.mrc") == (1, 3, 4)
+    write_mrc(tmp_path / "map.mrc", np.linspace(0.1, 0.6, 12, dtype=np.float32).reshape(3, 4))
+    assert checks.mrc_header(tmp_path / "stack.mrc") == ((12, 16, 8), None)  # all zeros: no statistics
+    shape, (low, high) = checks.mrc_header(tmp_path / "map.mrc")
+    assert shape == (1, 3, 4) and low == pytest.approx(0.1) and high == pytest.approx(0.6)
     (tmp_path / "text.mrc").write_text("not an MRC file" * 30)
     with pytest.raises(ValueError, match="not an MRC file"):
-        checks.mrc_shape(tmp_path / "text.mrc")
+        checks.mrc_header(tmp_path / "text.mrc")
+
+
+def eds_files(tmp_path, scale, scans=("a", "b"), elements=("O", "Te")):
+    """EDS maps of atomic fractions times ``scale``, as raw_inputs lists them."""
+    files = []
+    for scan in scans:
+        for element, level in zip(elements, (0.3, 0.6)):
+            path = tmp_path / f"{scan}_{element}.mrc"
+            write_mrc(path, (np.full((3, 4), level * scale) + np.arange(12).reshape(3, 4) * 1e-3).astype(np.float32))
+            files.append({"path": str(path), "kind": "eds", "scan": scan, "element": element})
+    return files
+
+
+def test_eds_units_are_checked_from_the_headers_for_every_scan_at_once(tmp_path):
+    problems = checks.raw_file_problems(eds_files(tmp_path, 1.0), (3, 4), "percent")
+    assert [p.split(" (")[0] for p in problems] == ["EDS maps of scan a", "EDS maps of scan b"]
+    assert all(p.endswith("they hold atomic fractions (0-1). Set data.eds_unit: fraction.") for p in problems)
+    problems = checks.raw_file_problems(eds_files(tmp_path, 100.0), (3, 4), "fraction")
+    assert len(problems) == 2 and "values above 1 for an atomic fraction (largest: {'O': 30.011, 'Te': 60.011})" \
+        in problems[0] and problems[0].endswith("If the maps are in at.%, set data.eds_unit: percent.")
+    assert checks.raw_file_problems(eds_files(tmp_path, 100.0), (3, 4), "percent") == []
+    assert checks.raw_file_problems(eds_files(tmp_path, 1.0), (3, 4), "fraction") == []
+    # a map whose header has no statistics leaves its scan to the check_inputs job
+    files = eds_files(tmp_path, 1.0, scans=("a",))
+    write_mrc(tmp_path / "a_O.mrc", np.zeros((3, 4), dtype=np.float32))
+    assert checks.raw_file_problems(files, (3, 4), "percent") == []
 
 
 def test_raw_files_are_checked_against_scan_shape_all_at_once(tmp_path):
@@ -91,9 +119,11 @@ def test_raw_files_are_checked_against_scan_shape_all_at_once(tmp_path):
     write_mrc(tmp_path / "b.mrc", np.zeros((12, 8, 8), dtype=np.uint16))
     files = [{"path": str(tmp_path / n), "kind": k} for n, k in
              (("a.mrc", "diffraction"), ("a_O.mrc", "map"), ("b.mrc", "diffraction"), ("b_O.mrc", "map"))]
-    missing, problems = checks.raw_file_problems(files, (3, 4))
-    assert missing == [str(tmp_path / "b_O.mrc")]
+    problems = checks.raw_file_problems(files, (3, 4), folder="/data/x")
     assert problems == [
+        f"1 raw file(s) missing under data.folder '/data/x':\n    {tmp_path / 'b_O.mrc'}\n  Check data.folder, the "
+        "data.diffraction/eds/haadf templates, scans and elements (set data.haadf: null when there is no HAADF; list "
+        "scans without EDS under predict_only).",
         f"{tmp_path / 'a.mrc'}: holds 11 patterns but scan_shape 3x4 needs 12. Set scan_shape to the scan's "
         "[rows, cols] or check the export.",
         f"{tmp_path / 'a_O.mrc'}: map of shape (4, 3), expected scan_shape (3, 4). Maps and diffraction must come "
@@ -236,3 +266,58 @@ def test_a_spatial_prior_for_a_cnn_variant_that_does_not_exist_is_refused():
     assert checks.unknown_variant_problems("prediction.spatial_prior", ["physics"], ["paper"]) == [
         "prediction.spatial_prior: ['physics'] are not among the variants ['paper']"]
     assert checks.unknown_variant_problems("prediction.spatial_prior", ["paper"], ["paper", "physics"]) == []
+
+
+def split_config(scan_shape, strategies=None, crop_rows=None):
+    """A validated minimal config of five scans of ``scan_shape`` (strategies: the user's, if any)."""
+    from snakemake.utils import validate
+
+    config = {"scans": ["s1", "s2", "s3", "s4", "s5"], "elements": ["O", "Te"], "scan_shape": list(scan_shape),
+              "cache": {"crop_rows": crop_rows},
+              "data": {"folder": "x", "diffraction": "{scan}.mrc", "eds": "{scan}_{element}.mrc"}}
+    if strategies is not None:
+        config["strategies"] = strategies
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return config
+
+
+def test_the_default_plan_leaves_out_what_a_small_scan_cannot_split_well_and_says_why():
+    from edsmaps.plan import planned_default_strategies
+
+    strategies, left_out = planned_default_strategies(split_config((36, 24)))  # the demo's crop: everything
+    assert list(strategies) == ["single", "single_blocked", "extrapolate", "interpolate", "deploy"] and not left_out
+    strategies, left_out = planned_default_strategies(split_config((24, 10)))
+    assert list(strategies) == ["single", "extrapolate", "interpolate", "deploy"]
+    assert left_out == {"single_blocked": "on a 24x10 scan, held-out blocks of a 4x3 block_grid with a 3-pixel buffer "
+                                          "leave 105 of 240 pixels (44 %) to train and validate on"}
+    assert checks.left_out_notes(left_out) == [f"strategy 'single_blocked' is left out: {left_out['single_blocked']}"]
+    strategies, left_out = planned_default_strategies(split_config((3, 3)))
+    assert strategies == {}
+    problems = checks.left_out_problems(strategies, left_out)
+    assert problems[0].startswith("strategies: no default strategy can be split on these scans (single: a random "
+                                  "split of a 3x3 scan needs at least 10 pixels)")
+
+
+def test_a_strategy_the_user_wrote_that_cannot_be_split_is_refused_with_a_fix_that_works():
+    from edsmaps.plan import split_problem, split_settings
+
+    def works(strategy, fix, shape):
+        """The fix a message names, applied to the strategy: does it split?"""
+        key, value = fix.split(".")[-1].split(": ")
+        value = [int(v) for v in value.strip("[]").split(", ")] if value.startswith("[") else int(value)
+        return split_problem(split_settings({**strategy, key: value}, 3), [f"s{i}" for i in range(1, 6)], shape) is None
+
+    blocks = {"train": ["first"], "test": ["first"], "split": "blocked", "block_grid": [4, 3]}
+    later = {"train": ["first"], "test": ["rest"], "buffer": 3}
+    problems = checks.split_problems(split_config((8, 9), {"blocks": blocks, "later": later}))
+    assert len(problems) == 1
+    assert problems[0] == ("strategies.blocks: on a 8x9 scan, held-out blocks of a 4x3 block_grid and 3-pixel "
+                           "validation blocks with a 3-pixel buffer leave 9 training and 0 validation pixels; set "
+                           "strategies.blocks.buffer: 2 or strategies.blocks.block_grid: [4, 1]")
+    fixes = problems[0].split("; set ")[1].split(" or ")
+    assert all(works(blocks, fix, (8, 9)) for fix in fixes)
+    problems = checks.split_problems(split_config((6, 5), {"later": later}))
+    assert problems == ["strategies.later: on a 6x5 scan, 3-pixel validation blocks with a 3-pixel buffer leave 0 "
+                        "training and 15 validation pixels; set strategies.later.buffer: 2"]
+    assert works(later, "strategies.later.buffer: 2", (6, 5))
+    assert checks.split_problems(split_config((36, 24), {"blocks": blocks, "later": later})) == []

@@ -63,11 +63,16 @@ def test_a_minimal_own_config_stands_alone_through_conversion_and_caching(export
             assert tuple(cache["scan_shape"]) == OWN_SHAPE  # no crop unless asked for
     assert checksums(exports) == before  # the user's files are never written
     # The whole plan: the demo's settings (predict-only 0039, interpolate, figure scans) are not inherited.
-    plan = run_snakemake(tmp_path, "--dry-run", config=config).stdout
+    proc = run_snakemake(tmp_path, "--dry-run", config=config)
+    plan = proc.stdout
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.split("Job stats:")[-1], flags=re.MULTILINE))
-    assert jobs["train_model"] == "4"  # single, single_blocked, extrapolate, deploy x paper (no HAADF: no paper_haadf)
+    # 6 x 5 scans with the blur radius's 3-pixel buffer: only the paper's random split of the first
+    # scan can be split; the plan says so for the others before any job
+    assert jobs["train_model"] == "1"  # single x paper (no HAADF: no paper_haadf)
+    for name in ("single_blocked", "extrapolate", "deploy"):
+        assert f"strategy '{name}' is left out: on a 6x5 scan" in proc.stdout + proc.stderr
     assert "interpolate" not in plan and "paper_haadf" not in plan and "0039" not in plan
-    assert "fig2_extrapolation_metrics" in jobs and "fig5_interpolation_metrics" not in jobs
+    assert "fig1_single_training_and_accuracy" in jobs and "fig2_extrapolation_metrics" not in jobs
     # Two scans have no interpolation: its figures have no rule, not a rule with missing inputs.
     proc = run_snakemake(tmp_path, "--dry-run", "results/figures/fig5_interpolation_metrics.png", config=config,
                          check=False)  # fmt: skip
@@ -123,21 +128,43 @@ def test_a_template_with_an_unknown_field_names_the_key(exports, tmp_path):
     (1, "percent", "they hold atomic fractions (0-1). Set data.eds_unit: fraction."),
     (100, "fraction", "values above 1 for an atomic fraction (largest: {'O': "),
 ])  # fmt: skip
-def test_eds_in_the_wrong_unit_is_refused_before_any_conversion(exports, tmp_path, scale, unit, expected):
+def test_eds_in_the_wrong_unit_is_refused_before_any_job(exports, tmp_path, scale, unit, expected):
+    import mrcfile
+
     folder = tmp_path / "scaled"
     folder.mkdir()
     for path in exports.glob("*.mrc"):
         if path.stem.endswith(tuple(f"_{el}" for el in DEMO_ELEMENTS)):
-            import mrcfile
-
             write_mrc(folder / path.name, mrcfile.read(path) * scale)
         else:
             os.symlink(path, folder / path.name)
     config = own_config(tmp_path / "my.yaml", folder, eds_unit=unit)
     proc = run_snakemake(tmp_path, "results/cache/scanA.npz", check=False, config=config)
     assert proc.returncode != 0
-    log = (tmp_path / "logs" / "check_inputs" / "scanA.log").read_text()
-    assert expected in log and "EDS maps of scan scanA" in log
+    out = proc.stdout + proc.stderr
+    for scan in OWN_SCANS:  # read from the MRC headers while planning: every scan at once
+        assert f"EDS maps of scan {scan} (" in out and expected in out
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()  # nothing ran
+
+
+def test_a_failed_job_shows_its_cause_on_the_console(exports, tmp_path):
+    """Maps whose headers carry no statistics are checked by the check_inputs job; when it
+    refuses them, its message is printed with the failure, not only in its log."""
+    import mrcfile
+
+    folder = tmp_path / "no_statistics"
+    folder.mkdir()
+    for path in exports.glob("*.mrc"):
+        if path.stem.endswith(tuple(f"_{el}" for el in DEMO_ELEMENTS)):
+            with mrcfile.new(folder / path.name) as mrc:
+                mrc.set_data(mrcfile.read(path) * 100)
+                mrc.header.dmin, mrc.header.dmax = 0, -1  # "not determined", as MRC allows
+        else:
+            os.symlink(path, folder / path.name)
+    config = own_config(tmp_path / "my.yaml", folder)
+    proc = run_snakemake(tmp_path, "results/cache/scanA.npz", check=False, config=config)
+    assert proc.returncode != 0
+    assert "values above 1 for an atomic fraction" in proc.stdout + proc.stderr  # the log, on the console
     assert not (tmp_path / "results" / "converted").exists()  # stopped before any heavy job
 
 
@@ -153,8 +180,10 @@ def test_snakemake_alone_parses_plans_and_lints_the_workflow(tmp_path):
     subprocess.run([python, "-m", "pip", "install", "--quiet", *pins], check=True)
     for module in ("cv2", "mrcfile", "scipy", "py4DSTEM", "keras"):  # the stack the jobs need is absent
         assert subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode != 0, module
-    # default: 4 tested strategies x 2 variants (deploy fits baselines only); tiny: + deploy x paper
-    for name, config, trainings in (("default", None, 8), ("tiny", TINY_CONFIG, 9)):
+    # default: 4 tested strategies x 2 variants (deploy fits baselines only); tiny: + deploy x paper;
+    # the second demo: the default strategies, deploy included, x 2 variants
+    small = REPO / "config" / "demo_small.yaml"
+    for name, config, trainings in (("default", None, 8), ("tiny", TINY_CONFIG, 9), ("small", small, 10)):
         work = tmp_path / name
         shutil.copytree(REPO / "config", work / "config")
         cmd = [python, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work), "-n"]

@@ -56,14 +56,31 @@ def test_cross_scan_validation_blocks_are_spread_over_every_training_scan_and_bu
         assert set(np.unique(role)) == {UNUSED, TRAIN, VALIDATION}
         # spread: validation in the top, middle and bottom third of the scan
         assert all(validation[rows].any() for rows in np.array_split(np.arange(36), 3))
-    # each training scan draws its own blocks
-    assert not np.array_equal(roles["0033"], roles["0038"])
+    # one area scanned again and again: a location held out in one scan is held out in every one
+    np.testing.assert_array_equal(roles["0033"], roles["0038"])
     for scan in ["0034", "0035", "0036", "0037"]:
         assert (roles[scan] == TEST).all()
 
 
+def test_the_validation_layout_is_the_draw_whose_labels_cover_the_training_labels():
+    from edsmaps.strategies import label_coverage
+
+    rows, cols = 24, 10
+    oxygen = np.zeros((rows, cols, 1))
+    oxygen[-4:] = 0.5  # an oxidised band along the bottom edge, a sixth of the scan
+    strategy = {"train": ["first"], "test": ["rest"], "buffer": 3}
+    shapes = {s: (rows, cols) for s in SCANS}
+    blind = pixel_roles(strategy, SCANS, shapes, split_seed=1)["0033"]  # the first draw, labels unseen
+    seen = pixel_roles(strategy, SCANS, shapes, split_seed=1, labels={"0033": oxygen})["0033"]
+    assert (seen == VALIDATION).sum() == (blind == VALIDATION).sum()  # as many blocks, other ones
+    assert label_coverage(blind, oxygen)[0] < 0.85  # this draw's validation misses the band
+    assert label_coverage(seen, oxygen)[0] == 1.0  # the one kept reaches it
+    assert (oxygen[seen == VALIDATION, 0] > 0).any() and (oxygen[seen == VALIDATION, 0] == 0).any()
+
+
 def test_a_training_scan_too_small_for_a_buffered_validation_block_is_refused():
-    with pytest.raises(ValueError, match="validation_block"):
+    with pytest.raises(ValueError, match="a 5x5 scan with 3-pixel validation blocks and a 3-pixel buffer leaves no "
+                                         "training or no validation pixel"):
         pixel_roles({"train": ["first"], "test": ["rest"], "buffer": 3}, SCANS, {s: (5, 5) for s in SCANS})
 
 

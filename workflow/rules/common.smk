@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 from jsonschema import Draft202012Validator
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 # The package beside the scripts; what the workflow imports while it is parsed is standard
@@ -16,14 +17,16 @@ from edsmaps.demo_files import HAADF_TEMPLATE as DEMO_HAADF_TEMPLATE
 from edsmaps.demo_files import demo_folder_problem
 from edsmaps.plan import (
     complete_defaults,
-    default_strategies,
     default_variants,
     is_deployment,
+    label_blur_radius,
+    planned_default_strategies,
     resolve_scans,
     run_baselines,
     split_settings,
 )
 from edsmaps.plan import strategy_scans as resolve_strategy  # (training, test) scans
+from edsmaps.plan import RECOMMENDED
 
 SCHEMA = "../schemas/config.schema.yaml"
 
@@ -39,9 +42,15 @@ def check_schema():
 
 
 check_schema()  # all problems at once; validate() below stops at the first but fills the defaults
-config.setdefault("strategies", default_strategies(len(config["scans"])))
 config.setdefault("variants", default_variants(config["data"].get("haadf") is not None))
 validate(config, schema=SCHEMA)
+# The default plan, less the strategies the scans are too small to split.
+if "strategies" not in config:
+    config["strategies"], LEFT_OUT = planned_default_strategies(config)
+    checks.raise_problems(checks.left_out_problems(config["strategies"], LEFT_OUT))
+    if workflow.is_main_process:
+        for note in checks.left_out_notes(LEFT_OUT):
+            logger.warning(note)
 complete_defaults(config)
 
 SCANS = config["scans"]
@@ -68,8 +77,9 @@ def raw_file(template, scan, element=None):
 
 
 def raw_inputs():
-    """Every raw file the configured scans need, as dicts with path and kind (diffraction or
-    map): EDS only for scans with EDS (not predict_only)."""
+    """Every raw file the configured scans need, as dicts with path and kind (diffraction, eds
+    with its scan and element, or map): EDS only for scans with EDS (not predict_only).
+    """
     data = config["data"]
     files = []
     for scan in SCANS + PREDICT_ONLY:
@@ -77,8 +87,15 @@ def raw_inputs():
             {"path": raw_file(data["diffraction"], scan), "kind": "diffraction"}
         )
         if scan in SCANS:
-            eds = dict.fromkeys(raw_file(data["eds"], scan, el) for el in ELEMENTS)
-            files += [{"path": path, "kind": "map"} for path in eds]
+            files += [
+                {
+                    "path": raw_file(data["eds"], scan, el),
+                    "kind": "eds",
+                    "scan": scan,
+                    "element": el,
+                }
+                for el in ELEMENTS
+            ]
         if data["haadf"] is not None:
             files.append({"path": raw_file(data["haadf"], scan), "kind": "map"})
     return files
@@ -101,8 +118,13 @@ def config_problems():
         problems.append(
             f"variants: {clash} share a name with a baseline (baselines.models); rename them"
         )
+    if RECOMMENDED in VARIANTS:
+        problems.append(
+            f"variants: '{RECOMMENDED}' names each strategy's recommended maps; rename the variant"
+        )
     problems += checks.crop_problems(config)
     problems += checks.strategy_problems(config["strategies"], SCANS, VARIANTS)
+    problems += checks.split_problems(config)
     problems += checks.unknown_variant_problems(
         "prediction.spatial_prior", config["prediction"]["spatial_prior"], VARIANTS
     )
@@ -142,16 +164,9 @@ def config_problems():
             problems += [p for p in [demo_folder_problem(folder, config["data"])] if p]
         return problems
     if workflow.is_main_process:
-        files = list({f["path"]: f for f in raw_inputs()}.values())  # a container once
-        missing, bad = checks.raw_file_problems(files, config["scan_shape"])
-        if missing:
-            listing = "\n    ".join(missing)
-            problems.append(
-                f"{len(missing)} raw file(s) missing under data.folder '{folder}':\n    {listing}\n  "
-                "Check data.folder, the data.diffraction/eds/haadf templates, scans and elements "
-                "(set data.haadf: null when there is no HAADF; list scans without EDS under predict_only)."
-            )
-        problems += bad
+        problems += checks.raw_file_problems(
+            raw_inputs(), config["scan_shape"], config["data"]["eds_unit"], folder
+        )
     return problems
 
 
@@ -192,19 +207,14 @@ def conversion_settings():
     return {k: v for k, v in config["conversion"].items() if k != "keep_converted"}
 
 
-def blur_radius():
-    """Half the EDS blur kernel: how far a blurred label reaches into its neighbours."""
-    cache = config["cache"]
-    return 0 if cache["blur_method"] == "none" else cache["blur_kernel"] // 2
-
-
 STRATEGIES = list(config["strategies"])
 # Strategies with test scans: the metric tables score them (a deployment strategy tests nothing).
 SCORED_STRATEGIES = [
     s for s in STRATEGIES if not is_deployment(config["strategies"][s])
 ]
 STRATEGY_SETTINGS = {
-    name: split_settings(s, blur_radius()) for name, s in config["strategies"].items()
+    name: split_settings(s, label_blur_radius(config["cache"]))
+    for name, s in config["strategies"].items()
 }
 LEARNING_CURVE = config["learning_curve"]
 
@@ -242,7 +252,12 @@ wildcard_constraints:
     variant="|".join(re.escape(v) for v in VARIANTS),
     any_model="|".join(
         re.escape(m)
-        for m in [*CNN_MODELS, *(f"{v}-ensemble" for v in VARIANTS), *BASELINES]
+        for m in [
+            *CNN_MODELS,
+            *(f"{v}-ensemble" for v in VARIANTS),
+            *BASELINES,
+            RECOMMENDED,
+        ]
     ),
     baseline="|".join(BASELINES) if BASELINES else "(?!)",
 
@@ -368,22 +383,30 @@ def ensemble_members(wildcards):
     ]
 
 
-def validation_predictions():
-    """Every model's predictions of the training scans (their validation pixels rank the models),
-    labelled by strategy and model."""
+def validation_predictions(strategy):
+    """Every model's predictions of a strategy's training scans (their validation pixels rank
+    the models), labelled by strategy and model."""
     return [
         {"strategy": strategy, "model": model, "kind": labels["kind"], "path": path}
-        for strategy in STRATEGIES
         for model, labels in strategy_models(strategy)
         for path in prediction_files(strategy, model, training_scans(strategy))
     ]
 
 
-def maps_predictions(wildcards):
-    """Every model of the maps strategy on one predict_only scan (the export takes the recommended)."""
+RECOMMENDATION_TABLES = ("validation", "recommended", "intervals")
+
+
+def recommendation_file(strategy, table):
+    """One strategy's ranking (validation), recommendation or intervals table."""
+    return f"results/recommendation/{strategy}/{table}.tsv"
+
+
+def strategy_predictions(strategy):
+    """{model: {scan: prediction NPZ}} of every model of a strategy on every scan it predicts."""
+    scans = predicted_scans(strategy)
     return {
-        model: prediction_files(MAPS_STRATEGY, model, [wildcards.scan])[0]
-        for model, _ in strategy_models(MAPS_STRATEGY)
+        model: dict(zip(scans, prediction_files(strategy, model, scans)))
+        for model, _ in strategy_models(strategy)
     }
 
 
@@ -410,12 +433,19 @@ def prediction_files(strategy, variant, scans):
     return [f"results/predictions/{strategy}/{variant}/{scan}.npz" for scan in scans]
 
 
+RECOMMENDED_MODEL = (
+    RECOMMENDED,
+    {"variant": RECOMMENDED, "replicate": 1, "kind": RECOMMENDED},
+)
+
+
 def scored_predictions(strategies=SCORED_STRATEGIES, models=None):
-    """Every prediction of a scan with EDS by a scored strategy, labelled for the metric tables."""
+    """Every prediction of a scan with EDS by a scored strategy, the recommended maps included,
+    labelled for the metric tables."""
     return [
-        {"strategy": strategy, **labels, "scan": scan, "path": path}
+        {"strategy": strategy, "model": model, **labels, "scan": scan, "path": path}
         for strategy in strategies
-        for model, labels in strategy_models(strategy)
+        for model, labels in [*strategy_models(strategy), RECOMMENDED_MODEL]
         if models is None or model in models
         for scan, path in zip(
             scans_of_strategy(strategy),
@@ -475,6 +505,12 @@ def truth_files():
 
 
 FIGURES = config["figures"]
+# What the maps called "real" are: the EDS blurred as the labels are.
+LABEL_BLUR = (
+    "unblurred"
+    if config["cache"]["blur_method"] == "none"
+    else f"{config['cache']['blur_method']} {config['cache']['blur_kernel']}×{config['cache']['blur_kernel']}"
+)
 FIG_SINGLE = FIGURES["single_strategy"]
 FIG_EXTRAPOLATE = FIGURES["extrapolation_strategy"]
 FIG_INTERPOLATE = FIGURES["interpolation_strategy"]
@@ -536,10 +572,20 @@ def figure_table():
         )
         table[f"fig{numbers[1]}_maps_{name}"] = figure(
             "figures.composition_maps",
-            {"prediction_paths": prediction_files(strategy, FIG_VARIANT, shown)},
+            {
+                "prediction_paths": prediction_files(strategy, FIG_VARIANT, shown),
+                "recommended_paths": (
+                    prediction_files(strategy, RECOMMENDED, shown)
+                    if FIGURES["show_recommended"]
+                    else []
+                ),
+            },
             scans=shown,
             kind=kind,
-            title=figure_title("Real vs predicted maps", strategy),
+            label_blur=LABEL_BLUR,
+            title=figure_title(
+                f"Blurred EDS ({LABEL_BLUR}) vs predicted maps", strategy
+            ),
         )
         table[f"fig{numbers[2]}_crosscorr_{name}"] = figure(
             "figures.cross_correlations",
@@ -593,12 +639,7 @@ def figure_table():
             title=f"Maps of the scans without EDS (strategy {MAPS_STRATEGY}: trained on "
             f"{', '.join(training_scans(MAPS_STRATEGY))})",
         )
-    table["fig10_workflow"] = figure(
-        "rulegraph.draw_rule_graph",
-        {},
-        snakefile=workflow.main_snakefile,
-        configfiles=list(workflow.configfiles),
-    )
+    table["fig10_workflow"] = figure("rulegraph.draw_rule_graph", {}, config=config)
     return table
 
 

@@ -8,7 +8,17 @@ import string
 import struct
 from pathlib import Path
 
-from .plan import crop_slices, cropped_shape, is_deployment, resolve_scans, strategy_scans
+from .plan import (
+    crop_slices,
+    cropped_shape,
+    is_deployment,
+    label_blur_radius,
+    resolve_scans,
+    split_fix,
+    split_problem,
+    split_settings,
+    strategy_scans,
+)
 
 TEMPLATE_FIELDS = {"diffraction": {"scan"}, "eds": {"scan", "element"}, "haadf": {"scan"}}
 SCAN_ID_KEYS = ("scans", "predict_only")  # and every list that names scans, below
@@ -101,6 +111,43 @@ def strategy_problems(strategies, scans, variants):
             problems.append(f"strategies.{name}: {exc}")
         problems += unknown_variant_problems(f"strategies.{name}.variants", strategy.get("variants") or [], variants)
     return problems
+
+
+def split_problems(config):
+    """Strategies whose split leaves a training scan without training or validation pixels on
+    scans of the config's (cropped) size (:func:`edsmaps.plan.split_problem`), each with a fix
+    that works. Strategies naming unknown scans and an invalid crop are reported elsewhere."""
+    cache = config["cache"]
+    try:
+        shape = cropped_shape(config["scan_shape"], cache["crop_rows"], cache["crop_cols"])
+    except ValueError:
+        return []
+    problems = []
+    for name, strategy in config["strategies"].items():
+        settings = split_settings(strategy, label_blur_radius(cache))
+        try:
+            problem = split_problem(settings, config["scans"], shape)
+        except ValueError:
+            continue  # unknown scans: strategy_problems
+        if problem is not None:
+            fix = split_fix(settings, config["scans"], shape)
+            advice = (f"set strategies.{name}.{fix.replace(' or ', f' or strategies.{name}.')}" if fix else
+                      "crop less (cache.crop_rows/crop_cols) or remove the strategy")
+            problems.append(f"strategies.{name}: {problem}; {advice}")
+    return problems
+
+
+def left_out_notes(left_out):
+    """What the plan says of each default strategy it left out ({name: why})."""
+    return [f"strategy '{name}' is left out: {why}" for name, why in left_out.items()]
+
+
+def left_out_problems(strategies, left_out):
+    """When the default plan is left with no strategy, why each was left out."""
+    if strategies:
+        return []
+    return [f"strategies: no default strategy can be split on these scans ({name}: {why})"
+            for name, why in left_out.items()] + ["write strategies of your own (config/README.md) or crop less"]
 
 
 def unknown_variant_problems(key, named, variants):
@@ -218,8 +265,12 @@ def demo_location_problems(folder):
 MRC_MODES = {0, 1, 2, 3, 4, 6, 12, 101}
 
 
-def mrc_shape(path):
-    """(nz, ny, nx) from an MRC header (the array shape mrcfile gives), read with ``struct``.
+PERCENT_SUM_FLOOR = 1.5  # as edsmaps.input_checks: a per-pixel sum at or below this is fractions, not at.%
+
+
+def mrc_header(path):
+    """(nz, ny, nx) (the array shape mrcfile gives) and the header's (dmin, dmax) statistics, None
+    when the header says they are not set (dmax < dmin, or both 0), read with ``struct``.
 
     Raises:
         ValueError: not an MRC file.
@@ -232,36 +283,80 @@ def mrc_shape(path):
     nx, ny, nz, mode = struct.unpack(order + "4i", header[:16])
     if min(nx, ny, nz) < 1 or mode not in MRC_MODES:
         raise ValueError(f"not a readable MRC header (nx={nx}, ny={ny}, nz={nz}, mode={mode})")
-    return nz, ny, nx
+    dmin, dmax = struct.unpack(order + "2f", header[76:84])
+    statistics = None if dmax < dmin or (dmin == 0 and dmax == 0) else (dmin, dmax)
+    return (nz, ny, nx), statistics
 
 
-def raw_file_problems(files, scan_shape):
-    """Missing raw files, and MRC headers that disagree with ``scan_shape`` (rows, cols).
+def eds_header_problems(ranges, eds_unit):
+    """EDS maps whose header statistics contradict ``eds_unit``, per scan, with the job check's
+    words (:func:`edsmaps.input_checks.eds_unit_problem`). ``ranges``: {scan: {element: (path,
+    (dmin, dmax))}}, scans whose every map has statistics; the per-pixel sum is bounded by the
+    sum of the maxima."""
+    problems = []
+    for scan, maps in ranges.items():
+        for element, (path, (low, _)) in maps.items():
+            if low < 0:
+                problems.append(f"{path}: EDS {element} map has negative values (min {low:.3g}); fix or re-export "
+                                "the map.")
+        largest = {element: high for element, (_, (_, high)) in maps.items()}
+        files = ", ".join(sorted({path for path, _ in maps.values()}))
+        if eds_unit == "percent" and sum(largest.values()) <= PERCENT_SUM_FLOOR:
+            problems.append(f"EDS maps of scan {scan} ({files}): data.eds_unit is percent, but the elements' maps "
+                            f"sum to at most {sum(largest.values()):.3g} per pixel: they hold atomic fractions (0-1). "
+                            "Set data.eds_unit: fraction.")
+        over = {element: round(high, 3) for element, high in largest.items() if high > 1.0 + 1e-6}
+        if eds_unit == "fraction" and over:
+            problems.append(f"EDS maps of scan {scan} ({files}): values above 1 for an atomic fraction (largest: "
+                            f"{over}). If the maps are in at.%, set data.eds_unit: percent.")
+    return problems
+
+
+def raw_file_problems(files, scan_shape, eds_unit="fraction", folder="data.folder"):
+    """Missing raw files (listed in one problem), MRC headers that disagree with ``scan_shape``
+    (rows, cols), and EDS maps whose header statistics contradict ``eds_unit`` (every scan's at
+    once; maps without statistics are left to the ``check_inputs`` job).
 
     Args:
-        files: dicts with ``path`` and ``kind`` (``diffraction`` or ``map``).
+        files: dicts with ``path`` and ``kind`` (``diffraction``, ``map`` or ``eds``; an EDS map
+            also names its ``scan`` and ``element``).
+        folder: ``data.folder``, named in the message about missing files.
     Returns:
-        (missing paths, problems with present files).
+        The problems, as messages.
     """
     rows, cols = scan_shape
-    missing, problems = [], []
+    missing, problems, ranges, unknown = [], [], {}, set()
     for item in files:
         path = item["path"]
         if not os.path.exists(path):
             missing.append(path)
             continue
         if Path(path).suffix.lower() != ".mrc":
+            unknown.add(item.get("scan"))
             continue
         try:
-            nz, ny, nx = mrc_shape(path)
+            (nz, ny, nx), statistics = mrc_header(path)
         except (ValueError, OSError) as exc:
             problems.append(f"{path}: {exc}. Re-export it or check that the copy is complete.")
             continue
         if item["kind"] == "diffraction" and nz != rows * cols:
             problems.append(f"{path}: holds {nz} patterns but scan_shape {rows}x{cols} needs {rows * cols}. "
                             "Set scan_shape to the scan's [rows, cols] or check the export.")
-        if item["kind"] == "map" and (nz, ny, nx) != (1, rows, cols):
+        if item["kind"] in ("map", "eds") and (nz, ny, nx) != (1, rows, cols):
             shape = (ny, nx) if nz == 1 else (nz, ny, nx)
             problems.append(f"{path}: map of shape {shape}, expected scan_shape ({rows}, {cols}). Maps and "
                             "diffraction must come from the same scan.")
-    return missing, problems
+        if item["kind"] == "eds":
+            if statistics is None:
+                unknown.add(item["scan"])
+            else:
+                ranges.setdefault(item["scan"], {})[item["element"]] = (path, statistics)
+    known = {scan: maps for scan, maps in ranges.items() if scan not in unknown}
+    # a container (Velox EMD) holds several maps: say each of its problems once
+    missing = list(dict.fromkeys(missing))
+    if missing:
+        listing = "\n    ".join(missing)
+        problems.insert(0, f"{len(missing)} raw file(s) missing under data.folder '{folder}':\n    {listing}\n  "
+                           "Check data.folder, the data.diffraction/eds/haadf templates, scans and elements (set "
+                           "data.haadf: null when there is no HAADF; list scans without EDS under predict_only).")
+    return list(dict.fromkeys(problems + eds_header_problems(known, eds_unit)))

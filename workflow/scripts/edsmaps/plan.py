@@ -11,7 +11,12 @@ A strategy without test scans is a deployment strategy: it trains on what it nam
 scored, and its recommended model maps the ``predict_only`` scans.
 """
 
+from . import layout
+
 SCAN_ROLES = ("first", "last", "middle", "all", "rest")
+# The model folder of each strategy's recommended maps (results/predictions/{strategy}/recommended/):
+# no variant or baseline may take the name.
+RECOMMENDED = "recommended"
 
 
 def resolve_scans(names, scans, training=None):
@@ -110,6 +115,91 @@ def split_settings(strategy, blur_radius):
     return settings
 
 
+MIN_RANDOM_PIXELS = 10  # the random split draws test, then validation pixels: fewer leave a role empty
+# The default plan leaves out a blocked split whose held-out blocks and their buffer take more than
+# this share of a scan: on 24 x 10 positions a 4 x 3 grid with a 3-pixel buffer leaves 44 %, of
+# which validation and its buffer take more, and the models train on a sixth of the scan.
+MIN_DEFAULT_FITTED_SHARE = 0.5
+
+
+def split_problem(settings, scans, shape, min_fitted_share=0.0):
+    """Why a strategy cannot be split on scans of ``shape`` (rows, cols after the crop), with the
+    numbers; None when every training scan keeps training and validation pixels and, in a
+    blocked split, the held-out blocks and their buffer leave at least ``min_fitted_share`` of
+    the scan to train and validate on. Checks the layout the split job starts from (draw 0,
+    :func:`edsmaps.layout.scan_layout`), which it only replaces by another with as many blocks.
+
+    Args:
+        settings: the strategy's split settings (:func:`split_settings`).
+        scans: every labelled scan id, in acquisition order.
+    """
+    train, test = strategy_scans(settings, scans)
+    rows, cols = shape
+    for scan in train:
+        both = scan in test
+        if both and settings["split"] != "blocked":
+            if rows * cols < MIN_RANDOM_PIXELS:
+                return f"a random split of a {rows}x{cols} scan needs at least {MIN_RANDOM_PIXELS} pixels"
+            continue
+        seed = settings["random_state"] if both else layout.scan_seed(settings["random_state"], 0)
+        try:
+            roles = layout.scan_layout(shape, settings, both, seed)
+            held_out = layout.held_out_blocks(shape, settings["block_grid"], settings["test_fraction"], seed) \
+                if both else []
+        except ValueError as exc:
+            return str(exc)
+        fitted = layout.counts(layout.test_layout(shape, held_out, settings["buffer"]))["train"]
+        if fitted < min_fitted_share * rows * cols:
+            return (f"on a {rows}x{cols} scan, held-out blocks of a {settings['block_grid'][0]}x"
+                    f"{settings['block_grid'][1]} block_grid with a {settings['buffer']}-pixel buffer leave "
+                    f"{fitted} of {rows * cols} pixels ({100 * fitted / (rows * cols):.0f} %) to train and validate on")
+        counts = layout.counts(roles)
+        if not counts["train"] or not counts["validation"]:
+            what = ("held-out blocks of a {}x{} block_grid and ".format(*settings["block_grid"]) if both else "")
+            side = layout.validation_side(shape, settings["validation_block"], settings["buffer"])
+            return (f"on a {rows}x{cols} scan, {what}{side}-pixel validation blocks with a {settings['buffer']}-pixel "
+                    f"buffer leave {counts['train']} training and {counts['validation']} validation pixels")
+    return None
+
+
+def split_fix(settings, scans, shape):
+    """Settings that make a strategy :func:`split_problem` refuses splittable on scans of
+    ``shape``, as text (e.g. ``buffer: 1``), or None: the largest buffer below the current one
+    that works, and for a blocked split the block_grid that keeps the most training pixels."""
+    fixes = []
+    for buffer in range(settings["buffer"] - 1, -1, -1):
+        if split_problem({**settings, "buffer": buffer}, scans, shape) is None:
+            fixes.append(f"buffer: {buffer}")
+            break
+    if settings["split"] == "blocked":
+        best = None
+        for grid_rows in range(1, min(shape[0], 8) + 1):
+            for grid_cols in range(1, min(shape[1], 8) + 1):
+                trial = {**settings, "block_grid": [grid_rows, grid_cols]}
+                if grid_rows * grid_cols < 2 or split_problem(trial, scans, shape) is not None:
+                    continue
+                kept = layout.counts(layout.scan_layout(shape, trial, True, settings["random_state"]))["train"]
+                if best is None or kept > best[0]:
+                    best = (kept, grid_rows, grid_cols)
+        if best:
+            fixes.append(f"block_grid: [{best[1]}, {best[2]}]")
+    return " or ".join(fixes) or None
+
+
+def splittable_strategies(strategies, scans, shape, blur_radius, min_fitted_share=MIN_DEFAULT_FITTED_SHARE):
+    """The strategies that can be split on scans of ``shape`` (a blocked split leaving at least
+    ``min_fitted_share`` of a scan to train and validate on), and {name: why not} for the others
+    (:func:`split_problem`)."""
+    kept, left_out = {}, {}
+    for name, strategy in strategies.items():
+        problem = split_problem(split_settings(strategy, blur_radius), scans, shape, min_fitted_share)
+        if problem is None:
+            kept[name] = strategy
+        else:
+            left_out[name] = problem
+    return kept, left_out
+
+
 def default_strategies(n_scans):
     """The strategies a config without ``strategies:`` trains, by scan role.
 
@@ -128,6 +218,27 @@ def default_strategies(n_scans):
         strategies["interpolate"] = {"train": ["first", "last"], "test": ["middle"]}
     strategies["deploy"] = {"train": ["all"], "test": []}
     return strategies
+
+
+def label_blur_radius(cache):
+    """Half the EDS blur kernel of the ``cache`` config: how far a blurred label reaches into its
+    neighbours (0 without a blur)."""
+    return 0 if cache["blur_method"] == "none" else cache["blur_kernel"] // 2
+
+
+def planned_default_strategies(config):
+    """The default strategies (:func:`default_strategies`) a validated config without
+    ``strategies`` gets, less those its scans are too small to split well (a blocked split must
+    leave half of a scan to train and validate on, MIN_DEFAULT_FITTED_SHARE): (strategies,
+    {name: why it was left out}).
+    With an invalid crop every default is kept (the crop check reports it)."""
+    strategies = default_strategies(len(config["scans"]))
+    cache = config["cache"]
+    try:
+        shape = cropped_shape(config["scan_shape"], cache["crop_rows"], cache["crop_cols"])
+    except ValueError:
+        return strategies, {}
+    return splittable_strategies(strategies, config["scans"], shape, label_blur_radius(cache))
 
 
 def default_variants(has_haadf):

@@ -22,16 +22,23 @@ class InputDataError(ValueError):
     """A user-supplied file is missing, malformed or inconsistent with the config."""
 
 
-def write_mrc(path, array, voxel_size=None):
+MRC_LABELS = 10  # the header's 80-character text labels
+
+
+def write_mrc(path, array, voxel_size=None, labels=()):
     """Write ``array`` (2D map or 3D stack) to an MRC file atomically; ``voxel_size`` (x, y, z)
-    in Å, or None for 0 (unknown)."""
+    in Å, or None for 0 (unknown); ``labels``: lines of text for the header (at most 9, each cut
+    to 80 characters) after the first, ``edsmaps``."""
     with atomic_output(path) as tmp:
         with mrcfile.new(tmp, overwrite=True) as mrc:
             mrc.set_data(np.ascontiguousarray(array))
             if voxel_size is not None:
                 mrc.voxel_size = tuple(voxel_size)
-            # mrcfile stamps the creation time into label 0; a fixed label keeps files reproducible.
-            mrc.header.label[0] = b"edsmaps"
+            # mrcfile stamps the creation time into label 0; fixed labels keep files reproducible.
+            lines = ["edsmaps", *labels][:MRC_LABELS]
+            for i, line in enumerate(lines):
+                mrc.header.label[i] = line.encode("ascii", "replace")[:80]
+            mrc.header.nlabl = len(lines)
 
 
 def _open_mrc(path):

@@ -15,9 +15,10 @@ validation sees the compositions training sees (a stripe of rows is one region o
 
 import numpy as np
 
+from . import layout
+from .layout import TEST, TRAIN, UNUSED, VALIDATION  # noqa: F401 - the role codes
 from .plan import SCAN_ROLES, SPLIT_DEFAULTS, resolve_scans, strategy_scans  # noqa: F401 - the strategy API
 
-UNUSED, TRAIN, VALIDATION, TEST = 0, 1, 2, 3
 ROLE_NAMES = {UNUSED: "unused", TRAIN: "train", VALIDATION: "validation", TEST: "test"}
 
 
@@ -39,7 +40,7 @@ def random_roles(shape, test_fraction, val_fraction, seed):
     return role.reshape(rows, cols)
 
 
-def _near(mask, buffer):
+def near(mask, buffer):
     """Pixels within Chebyshev distance ``buffer`` of ``mask`` (the support of a square kernel)."""
     from scipy.ndimage import binary_dilation
 
@@ -48,90 +49,83 @@ def _near(mask, buffer):
     return binary_dilation(mask, structure=np.ones((2 * buffer + 1,) * 2, dtype=bool))
 
 
-def block_index(shape, grid):
-    """Block number (rows, cols) int of every pixel when ``shape`` is cut into a ``grid`` (rows,
-    cols) of near-equal blocks, numbered row-major."""
-    rows, cols = shape
-    row_block = np.searchsorted(np.linspace(0, rows, grid[0] + 1)[1:-1], np.arange(rows), side="right")
-    col_block = np.searchsorted(np.linspace(0, cols, grid[1] + 1)[1:-1], np.arange(cols), side="right")
-    return row_block[:, None] * grid[1] + col_block[None, :]
+def _as_array(roles, shape):
+    return np.frombuffer(bytes(roles), dtype=np.int8).reshape(shape).copy()
 
 
-def blocked_roles(shape, test_fraction, val_fraction, block_grid, buffer, seed, validation_block=None):
+def label_coverage(roles, labels):
+    """(E,) per element, the share of the TRAIN pixels whose label lies within the range of the
+    VALIDATION pixels' labels (0 without either): how much of what training sees validation
+    judges. ``labels``: (rows, cols, E), or a list of such arrays of several scans (pooled);
+    ``roles``: (rows, cols), shared by the scans, or a list with each scan's."""
+    stack = [labels] if isinstance(labels, np.ndarray) else list(labels)
+    layouts = roles if isinstance(roles, list) else [roles] * len(stack)
+    fitted = np.concatenate([scan[role == TRAIN] for scan, role in zip(stack, layouts)])
+    held = np.concatenate([scan[role == VALIDATION] for scan, role in zip(stack, layouts)])
+    if not len(fitted) or not len(held):
+        return np.zeros(stack[0].shape[-1])
+    return ((fitted >= held.min(axis=0)) & (fitted <= held.max(axis=0))).mean(axis=0)
+
+
+def _choose_layout(layouts, shape, labels, where):
+    """The candidate validation layout to keep: the first drawn without labels; with labels
+    ((rows, cols, E), or a list of them for scans that share the layout) the one whose
+    validation labels cover the most of training's (highest smallest :func:`label_coverage`
+    over the elements, then highest mean, then first drawn). Candidates without a training or a
+    validation pixel are skipped.
+
+    Raises:
+        ValueError: no candidate keeps both (``where`` says which scan and split).
+    """
+    roles = [_as_array(candidate, shape) for candidate in layouts]
+    usable = [r for r in roles if (r == TRAIN).any() and (r == VALIDATION).any()]
+    if not usable:
+        raise ValueError(f"{where} leaves no training or no validation pixel; the workflow's plan names a fix")
+    if labels is None or (isinstance(labels, list) and not labels):
+        return usable[0]
+    coverage = [label_coverage(r, labels) for r in usable]
+    best = max(range(len(usable)), key=lambda i: (coverage[i].min(), coverage[i].mean(), -i))
+    return usable[best]
+
+
+def blocked_roles(shape, test_fraction, val_fraction, block_grid, buffer, seed, validation_block=None, labels=None):
     """Hold out whole blocks: the scan is cut into a ``block_grid`` (rows, cols) of blocks and
     ``test_fraction`` of them (at least one), drawn with ``seed``, are test. Pixels within
     ``buffer`` (Chebyshev distance) of a test pixel are unused; validation blocks are spread
     over the rest (:func:`spread_validation_roles`), with training pixels within ``buffer`` of
     them unused, so no blurred label used for fitting holds the EDS counts of a pixel it is
     judged on (with a buffer of the blur radius, labels up to twice as far still share some
-    neighbours' counts).
+    neighbours' counts). ``labels`` (rows, cols, E) choose among validation layouts; the test
+    pixels' labels are never looked at.
     """
-    rows, cols = shape
-    grid_rows, grid_cols = min(block_grid[0], rows), min(block_grid[1], cols)
-    block = block_index(shape, (grid_rows, grid_cols))
-    n_blocks = grid_rows * grid_cols
-    n_test = max(1, int(round(test_fraction * n_blocks)))
-    if n_test >= n_blocks:
-        raise ValueError(f"a {grid_rows}x{grid_cols} block grid leaves no training block after {n_test} test "
-                         "blocks; use a finer block_grid")
-    order = np.random.default_rng(seed).permutation(n_blocks)
-    role = np.full(shape, TRAIN, dtype=np.int8)
-    role[np.isin(block, order[:n_test])] = TEST
-    role[_near(role == TEST, buffer) & (role != TEST)] = UNUSED
-    available = role == TRAIN
-    if available.any():
-        role[available] = spread_validation_roles(shape, val_fraction, validation_block, buffer, seed,
-                                                  available=available, check=False)[available]
-    if not (role == TRAIN).any() or not (role == VALIDATION).any():
-        raise ValueError(f"a {buffer}-pixel buffer around the held-out blocks of a {rows}x{cols} scan leaves no "
-                         "training or validation pixel; use a coarser block_grid or a larger crop")
-    return role
+    held_out = layout.test_layout(shape, layout.held_out_blocks(shape, block_grid, test_fraction, seed), buffer)
+    return spread_validation_roles(shape, val_fraction, validation_block, buffer, seed, labels, held_out)
 
 
-def validation_block_side(block, buffer):
-    """Side (pixels) of a training scan's validation blocks: ``block``, or twice the buffer (at
-    least 4) so the buffer costs about as many training pixels as validation takes."""
-    return block if block else max(4, 2 * buffer)
+def spread_validation_roles(shape, val_fraction, block, buffer, seed, labels=None, roles=None):
+    """Validation blocks spread over the TRAIN pixels of a scan (every pixel of a scan only
+    trained on, or those of ``roles``, a layout with test blocks), with the training pixels
+    within ``buffer`` (Chebyshev) of a validation pixel unused.
 
-
-def spread_validation_roles(shape, val_fraction, block, buffer, seed, available=None, check=True):
-    """Roles of a scan only trained on: validation blocks spread over the whole scan.
-
-    The scan is cut into blocks of about ``block`` pixels a side (:func:`validation_block_side`);
-    the blocks (those mostly inside ``available``, when given), in serpentine order, form ``n``
-    consecutive groups (``n`` = ``val_fraction`` of them, at least one) and one block of each
-    group, drawn with ``seed``, is validation. Every part of the scan (and so, on a sample whose
-    composition changes across it, every composition) is near some validation block. Training
-    pixels within ``buffer`` (Chebyshev) of a validation pixel are unused, as in
-    :func:`blocked_roles`.
+    The scan is cut into blocks of :func:`edsmaps.layout.validation_side` pixels; in serpentine
+    order they form ``val_fraction`` x their number of groups, and one block of each group is
+    validation, so every part of the scan is near a validation block
+    (:func:`edsmaps.layout.validation_layouts`). Of several such draws (seeded by ``seed`` and
+    the draw) the one whose validation labels cover the most of the training labels' range,
+    element by element, is kept (``labels`` (rows, cols, E); without them the first draw): on
+    a sample whose composition changes across the scan, validation then judges every
+    composition training sees.
 
     Returns:
-        (rows, cols) int8 of TRAIN/VALIDATION/UNUSED; outside ``available`` the roles mean nothing.
+        (rows, cols) int8 of TRAIN/VALIDATION/UNUSED (and TEST where ``roles`` has it).
     Raises:
-        ValueError: (with ``check``) the scan is too small to keep training pixels beside a
-            buffered block.
+        ValueError: no draw keeps a training and a validation pixel.
     """
-    rows, cols = shape
-    available = np.ones(shape, dtype=bool) if available is None else available
-    side = validation_block_side(block, buffer)
-    grid = [max(1, rows // side), max(1, cols // side)]
-    if grid[0] * grid[1] == 1:
-        grid[int(cols > rows)] = min(2, max(rows, cols))
-    blocks = block_index(shape, grid)
-    serpentine = np.arange(grid[0] * grid[1]).reshape(grid)
-    serpentine[1::2] = serpentine[1::2, ::-1].copy()
-    usable = [b for b in serpentine.ravel() if available[blocks == b].mean() >= 0.5]
-    n_val = min(len(usable) - 1, max(1, int(round(val_fraction * len(usable)))))
-    rng = np.random.default_rng(seed)
-    picked = [rng.choice(group) for group in np.array_split(usable, n_val)] if n_val > 0 else []
-    role = np.full(shape, TRAIN, dtype=np.int8)
-    role[np.isin(blocks, picked) & available] = VALIDATION
-    role[_near(role == VALIDATION, buffer) & (role == TRAIN)] = UNUSED
-    if check and (not (role == TRAIN).any() or not (role == VALIDATION).any()):
-        raise ValueError(f"a {rows}x{cols} training scan cannot hold {side}-pixel validation blocks with a "
-                         f"{buffer}-pixel buffer and keep training pixels; set the strategy's validation_block "
-                         "or buffer smaller, or crop less")
-    return role
+    start = bytearray([TRAIN]) * (shape[0] * shape[1]) if roles is None else roles
+    side = layout.validation_side(shape, block, buffer)
+    candidates = layout.validation_layouts(shape, start, val_fraction, side, buffer, seed)
+    where = f"a {shape[0]}x{shape[1]} scan with {side}-pixel validation blocks and a {buffer}-pixel buffer"
+    return _choose_layout(candidates, shape, labels, where)
 
 
 def spatial_blocks(index, scan_shapes, grid):
@@ -149,6 +143,20 @@ def spatial_blocks(index, scan_shapes, grid):
         r, c = np.divmod(index[mine, 1], cols)
         blocks[mine] = (number * grid + r * grid // rows) * grid + c * grid // cols
     return np.unique(blocks, return_inverse=True)[1].reshape(-1)
+
+
+def spatial_folds(index, scan_shapes, n_folds=5, grid=4):
+    """Fold number of each pixel from the spatial block it lies in, so neighbouring pixels (whose
+    blurred labels share EDS counts) are never split between fitting and judging.
+
+    Args:
+        index: (K, 2) int (scan number, pattern number, row-major) of the pixels.
+        scan_shapes: (rows, cols) of each scan, by scan number.
+    Returns:
+        (K,) int fold numbers in 0..n_folds-1 (fewer when there are fewer blocks).
+    """
+    blocks = spatial_blocks(index, scan_shapes, grid)
+    return blocks % min(n_folds, int(blocks.max(initial=-1)) + 1)
 
 
 def subsample_training(role, fraction, seed):
@@ -181,7 +189,7 @@ def final_fit_pixels(roles, settings):
     buffer = 0 if settings["split"] == "random" else _buffer(settings)
     chosen = {}
     for number, (scan, role) in enumerate(roles.items()):
-        allowed = (role != TEST) & ~_near(role == TEST, buffer)
+        allowed = (role != TEST) & ~near(role == TEST, buffer)
         if settings["train_fraction"] < 1.0:
             candidates = np.flatnonzero(allowed.ravel())
             keep = max(1, int(round(settings["train_fraction"] * len(candidates))))
@@ -192,40 +200,58 @@ def final_fit_pixels(roles, settings):
     return chosen
 
 
-def pixel_roles(strategy, scans, scan_shapes, split_seed=42):
+def fit_pixels(caches, roles, refit):
+    """The labelled pixels (:class:`edsmaps.cacheset.LabelledPixels`) of a strategy's training
+    caches a model is finally fitted on: with ``refit`` (the strategy's split settings) those of
+    :func:`final_fit_pixels`, else the TRAIN pixels."""
+    if refit is None:
+        return caches.pixels(roles, [TRAIN])
+    allowed = final_fit_pixels({scan: roles[scan] for scan in caches.scans}, refit)
+    return caches.pixels({scan: np.where(allowed[scan], TRAIN, UNUSED) for scan in caches.scans}, [TRAIN])
+
+
+def pixel_roles(strategy, scans, scan_shapes, split_seed=42, labels=None):
     """Role of every pixel: dict scan -> (rows, cols) int8 of UNUSED/TRAIN/VALIDATION/TEST.
 
     A scan both trained and tested (``single``) is split ``random`` (default) or ``blocked``
     (see :func:`blocked_roles`; ``block_grid``, ``buffer``) with ``test_fraction`` and
-    ``validation_fraction``, seeded by ``split_seed`` (the paper's 42). A training-only scan
-    gives ``validation_fraction`` of its blocks to validation, spread over it
-    (:func:`spread_validation_roles`; ``validation_block``, ``buffer``), drawn with
-    (``split_seed``, its position among the training scans). Test scans are test everywhere.
-    Validation never touches a test pixel, so early stopping and calibration never see test
-    data. ``train_fraction`` < 1 then keeps only that share of the training pixels (the
-    learning curve).
+    ``validation_fraction``, seeded by ``split_seed`` (the paper's 42). The scans only trained
+    on give ``validation_fraction`` of their blocks to validation, spread over them
+    (:func:`spread_validation_roles`; ``validation_block``, ``buffer``), the same blocks in
+    every such scan of one size: a series scans one area again and again, and a location held out
+    in one scan but trained on in another would be judged by a model that has seen it. ``labels``
+    ({scan: (rows, cols, E) blurred EDS} of the training scans) choose, of the validation layouts
+    drawn, the one whose labels cover training's. Test scans are test everywhere. Validation never
+    touches a test pixel, so early stopping and calibration never see test data.
+    ``train_fraction`` < 1 then keeps only that share of the training pixels (the learning curve).
     """
     train, test = strategy_scans(strategy, scans)
     settings = {**SPLIT_DEFAULTS, **strategy}
     val_fraction, test_fraction = settings["validation_fraction"], settings["test_fraction"]
+    labels = labels or {}
     roles = {}
+    only_trained = [s for s in train if s not in test]
+    for shape in dict.fromkeys(tuple(scan_shapes[s]) for s in only_trained):
+        alike = [s for s in only_trained if tuple(scan_shapes[s]) == shape]
+        role = spread_validation_roles(shape, val_fraction, settings["validation_block"], _buffer(settings),
+                                       layout.scan_seed(split_seed, 0), [labels[s] for s in alike if s in labels])
+        roles.update({s: role.copy() for s in alike})
     for scan in train + [s for s in test if s not in train]:
-        rows, cols = scan_shapes[scan]
+        shape = tuple(scan_shapes[scan])
         if scan in train and scan in test:
             if settings["split"] == "blocked":
-                role = blocked_roles((rows, cols), test_fraction, val_fraction, settings["block_grid"],
-                                     _buffer(settings), split_seed, settings["validation_block"])
+                role = blocked_roles(shape, test_fraction, val_fraction, settings["block_grid"], _buffer(settings),
+                                     split_seed, settings["validation_block"], labels.get(scan))
             else:
-                role = random_roles((rows, cols), test_fraction, val_fraction, split_seed)
+                role = random_roles(shape, test_fraction, val_fraction, split_seed)
         elif scan in train:
-            role = spread_validation_roles((rows, cols), val_fraction, settings["validation_block"],
-                                           _buffer(settings), [split_seed, train.index(scan)])
+            role = roles[scan]
         else:
-            role = np.full((rows, cols), TEST, dtype=np.int8)
+            role = np.full(shape, TEST, dtype=np.int8)
         if scan in train and settings["train_fraction"] < 1.0:
             role = subsample_training(role, settings["train_fraction"], split_seed)
         roles[scan] = role
-    return roles
+    return {scan: roles[scan] for scan in train + [s for s in test if s not in train]}
 
 
 def _buffer(settings):
@@ -249,20 +275,37 @@ def load_roles(path):
 
 
 def write_split(cache_paths, strategy, scans, output_npz):
-    """Roles of every pixel of a strategy's scans (:func:`pixel_roles`), written as NPZ.
+    """Roles of every pixel of a strategy's scans (:func:`pixel_roles`), written as NPZ; the log
+    says, per training scan, how well its validation labels cover its training labels.
 
     Args:
-        cache_paths: {scan: cache NPZ} of the strategy's scans (only their scan shapes are read).
+        cache_paths: {scan: cache NPZ} of the strategy's scans (their scan shapes, and the
+            training scans' blurred EDS, which choose among validation layouts).
         strategy: the strategy's settings (train, test and split settings).
         scans: every labelled scan id, in acquisition order (roles resolve against it).
         output_npz: {scan: (rows, cols) int8 role} (UNUSED, TRAIN, VALIDATION, TEST).
     Returns:
         The roles written.
     """
-    shapes = {}
+    import logging
+
+    train, _ = strategy_scans(strategy, scans)
+    shapes, labels, elements = {}, {}, []
     for scan, path in cache_paths.items():
         with np.load(path, allow_pickle=False) as cache:
             shapes[scan] = tuple(int(v) for v in cache["scan_shape"])
-    roles = pixel_roles(strategy, scans, shapes, {**SPLIT_DEFAULTS, **strategy}["random_state"])
+            if scan in train:
+                labels[scan] = cache["targets"].reshape(*shapes[scan], -1)
+                elements = [str(e) for e in cache["elements"]]
+    roles = pixel_roles(strategy, scans, shapes, {**SPLIT_DEFAULTS, **strategy}["random_state"], labels)
+    log = logging.getLogger(__name__)
+    for scan in train:
+        coverage = label_coverage(roles[scan], labels[scan])
+        log.info("%s: %d training, %d validation pixels; its validation labels cover %s of its training labels",
+                 scan, (roles[scan] == TRAIN).sum(), (roles[scan] == VALIDATION).sum(),
+                 ", ".join(f"{e} {c:.2f}" for e, c in zip(elements, coverage)))
+    pooled = label_coverage([roles[s] for s in train], [labels[s] for s in train])
+    log.info("all training scans: validation labels cover %s of the training labels",
+             ", ".join(f"{e} {c:.2f}" for e, c in zip(elements, pooled)))
     save_roles(roles, output_npz)
     return roles
