@@ -10,9 +10,9 @@ from edsmaps.calibration import (
     choose_calibration,
     fit_calibration,
     fit_linear,
-    spatial_folds,
 )
 from edsmaps.composition import project_composition
+from edsmaps.strategies import spatial_folds
 from edsmaps.scaling import fit_input_scaling, scale_patterns
 
 
@@ -26,15 +26,27 @@ def test_linear_calibration_recovers_known_coefficients():
 def test_calibration_per_element_and_haadf_round_trip():
     rng = np.random.default_rng(1)
     predicted = {"eds": rng.random((300, 2)).astype(np.float32), "haadf": rng.random(300).astype(np.float32)}
-    truth = {"eds": predicted["eds"] * [0.5, 3.0] + [0.1, -0.2], "haadf": 4 * predicted["haadf"] + 1}
+    truth = {"eds": predicted["eds"] * [0.5, 2.0] + [0.1, -0.2], "haadf": 2.5 * predicted["haadf"] + 1}
     constants = {"eds": truth["eds"].mean(axis=0), "haadf": truth["haadf"].mean()}
     calibration = fit_calibration(predicted, truth, ["Ge", "Te"], np.arange(300) % 5, constants)
     assert {r["choice"] for r in calibration["outputs"].values()} == {"linear"} and calibration["dead"] == []
-    assert calibration["outputs"]["Te"]["alpha"] == pytest.approx(3.0, rel=1e-4)
+    assert calibration["outputs"]["Te"]["alpha"] == pytest.approx(2.0, rel=1e-4)
     assert calibration["outputs"]["haadf"]["beta"] == pytest.approx(1.0, abs=1e-4)
     calibrated = apply_calibration(predicted, calibration, ["Ge", "Te"])
     np.testing.assert_allclose(calibrated["eds"], truth["eds"], atol=1e-5)
     np.testing.assert_allclose(calibrated["haadf"], truth["haadf"], atol=1e-4)
+
+
+def test_a_line_that_stretches_a_nearly_constant_output_is_not_a_calibration():
+    """An under-trained CNN whose output barely varies: a line would multiply it by 20, and any
+    shift of the raw output on a new scan by the same factor."""
+    rng = np.random.default_rng(4)
+    label = rng.uniform(0.1, 0.5, 400)
+    raw = 0.3 + (label - 0.3) / 20 + 0.001 * rng.standard_normal(400)
+    record = choose_calibration(raw, label, np.arange(400) % 5, constant=label.mean())
+    assert record["cv_mae"]["linear"] is None and record["choice"] != "linear"
+    moderate = choose_calibration(0.3 + (label - 0.3) / 2, label, np.arange(400) % 5, constant=label.mean())
+    assert moderate["choice"] == "linear" and moderate["alpha"] == pytest.approx(2.0, rel=1e-3)
 
 
 def test_log_scaling_is_fitted_on_training_patterns_only():
@@ -110,12 +122,15 @@ def test_a_relation_seen_in_one_block_only_is_not_chosen():
     assert record["cv_mae"]["linear"] is None and record["cv_mae"]["mean"] < record["cv_mae"]["identity"]
 
 
-def test_too_few_validation_pixels_keep_the_raw_output_with_a_warning(caplog):
+def test_too_few_validation_pixels_to_judge_make_the_output_dead_with_a_warning(caplog):
     with caplog.at_level(logging.WARNING):
         record = choose_calibration(np.arange(MIN_PIXELS - 1.0), np.zeros(MIN_PIXELS - 1), np.arange(MIN_PIXELS - 1) % 5,
-                                    constant=0.0)
-    assert (record["choice"], record["alpha"], record["beta"]) == ("identity", 1.0, 0.0)
-    assert "raw output kept" in caplog.text
+                                    constant=0.2)
+    assert (record["choice"], record["alpha"], record["beta"], record["dead"]) == ("mean", 0.0, 0.2, True)
+    assert "too few to judge the model, the output is dead" in caplog.text
+    enough = choose_calibration(np.arange(MIN_PIXELS + 0.0), np.arange(MIN_PIXELS + 0.0), np.arange(MIN_PIXELS) % 5,
+                                constant=0.2)
+    assert enough["choice"] == "identity" and not enough["dead"]
 
 
 def test_folds_follow_spatial_blocks():

@@ -39,7 +39,8 @@ def metric_rows(kind, variant, prediction, reference, values):
     """Tidy rows: values[(replicate, scan)] = pearson r."""
     return [{"strategy": "single", "kind": kind, "variant": variant, "replicate": rep, "scan": scan, "output": "O",
              "prediction": prediction, "reference": reference, "pearson_r": r, "mae": 1 - r, "abs_error_at_pct": 0.0,
-             "percent_error": 0.0, "r2": 0.0} for (rep, scan), r in values.items()]
+             "percent_error": 0.0, "r2": 0.0, "coverage_2sigma": np.nan if kind == "ceiling" else r}
+            for (rep, scan), r in values.items()]
 
 
 def test_comparison_spreads_over_seeds_and_takes_calibrated_cnn_and_measured_ceilings():
@@ -62,5 +63,7 @@ def test_comparison_spreads_over_seeds_and_takes_calibrated_cnn_and_measured_cei
     assert set(comparison["split"]) == {"blocked"}
     markdown = comparison_markdown(comparison)
     assert "| single | blocked | O | 0.70 ± 0.14 | 0.85 ± 0.07 | 0.96 ± 0.01 |" in markdown
+    # coverage: models only, the ceilings measure rather than predict
+    assert "| single | blocked | O | 0.70 ± 0.14 | 0.85 ± 0.07 |\n" in markdown
     comparison.loc[0, "calibration"] = "linear/mean"  # one replicate's output died
     assert "| single | blocked | O | 0.70 ± 0.14 † | 0.85 ± 0.07 | 0.96 ± 0.01 |" in comparison_markdown(comparison)

@@ -19,6 +19,9 @@ def test_scores_against_hand_computed_values():
     assert s["r2"] == pytest.approx(1 - ss_res / ss_tot)
     rx, ry = reference - 0.25, predicted - 0.3
     assert s["pearson_r"] == pytest.approx((rx * ry).sum() / np.sqrt((rx**2).sum() * (ry**2).sum()))
+    assert np.isnan(s["coverage_2sigma"])  # no uncertainty, no coverage
+    # errors 0.1, 0, 0.1, 0.2 against bands of 2 x 0.06: the last is outside
+    assert scores(reference, predicted, np.full(4, 0.06))["coverage_2sigma"] == pytest.approx(0.75)
 
 
 def test_constant_map_gives_nan_with_a_warning_not_a_crash():
@@ -53,7 +56,8 @@ def test_only_test_pixels_are_scored():
 def test_summary_is_mean_and_std_over_scans():
     table = pd.DataFrame(
         [{"strategy": "e", "variant": "p", "scan": s, "output": "O", "prediction": "raw", "reference": "eds_blurred",
-          "pearson_r": r, "mae": m, "abs_error_at_pct": 100 * m, "percent_error": 1.0, "r2": 0.0}
+          "pearson_r": r, "mae": m, "abs_error_at_pct": 100 * m, "percent_error": 1.0, "r2": 0.0,
+          "coverage_2sigma": np.nan}
          for s, r, m in (("a", 0.2, 0.01), ("b", 0.4, 0.03))]
     )  # fmt: skip
     summary = summarise(table)

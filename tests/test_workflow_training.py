@@ -39,7 +39,9 @@ def test_models_carry_history_scaling_calibration_and_provenance(tiny_run, strat
     for name, record in calibration["outputs"].items():
         assert record["choice"] in ("identity", "linear", "mean") and record["dead"] == (record["choice"] == "mean")
         assert record["choice"] != "linear" or record["alpha"] > 0
-        if record["choice"] != "identity":  # chosen on held-out blocks: never worse than the constant
+        if record["cv_mae"]["mean"] is None:  # too few validation pixels to judge: dead, never raw
+            assert record["dead"] and record["reason"] == "too few validation pixels"
+        elif record["choice"] != "identity":  # chosen on held-out blocks: never worse than the constant
             assert record["cv_mae"][record["choice"]] <= record["cv_mae"]["mean"]
     assert calibration["dead"] == [n for n, r in calibration["outputs"].items() if r["dead"]]
     # Calibration is fitted on exactly the validation pixels of the training scans.
@@ -100,18 +102,27 @@ def test_scans_without_eds_are_mapped_by_the_recommended_deploy_model(tiny_run):
     import mrcfile
     import tifffile
 
+    from edsmaps.intervals import load_intervals, prediction_sigma
+    from edsmaps.metrics import load_prediction
+
     recommended = pd.read_csv(tiny_run / "results" / "tables" / "recommended.tsv", sep="\t", dtype=str)
-    model = recommended.set_index("strategy").loc["deploy", "model"]
-    with np.load(tiny_run / "results" / "predictions" / "deploy" / model / "0037.npz") as pred:
-        assert (pred["role"] == UNUSED).all() and np.isnan(pred["eds_blurred"]).all()
-        calibrated, spread = pred["predicted_calibrated"], pred.get("predicted_std")
+    members = recommended.set_index("strategy").loc["deploy", "members"].split(",")
+    model = members[0] if len(members) == 1 else "average of " + ", ".join(members)
+    pred = load_prediction(tiny_run / "results" / "predictions" / "deploy" / "recommended" / "0037.npz")
+    assert (pred["role"] == UNUSED).all() and np.isnan(pred["eds_blurred"]).all()
+    calibrated = pred["predicted_calibrated"]
+    sigma = prediction_sigma(pred, load_intervals(tiny_run / "results" / "tables" / "intervals.tsv")[("deploy",
+                                                                                                     "recommended")])
     folder = tiny_run / "results" / "predicted_maps" / "0037"
     meta = json.loads((folder / "maps.json").read_text())
     assert (meta["model"], meta["strategy"], meta["units"]) == (model, "deploy", "atomic fraction")
     assert meta["crop_origin_in_raw_scan"] == {"row": 2, "col": 0} and meta["scan_shape"] == [8, 9]
     validation = recommended.set_index("strategy").loc["deploy"]
     assert meta["validation_mae"] == pytest.approx({e: float(validation[f"mae_{e}"]) for e in ELEMENTS}, rel=1e-5)
-    assert meta["dose_relative_to_training"] == pytest.approx(0.25, rel=0.05)  # demo.predict_only_dose
+    assert meta["members"] == members and meta["choice"]["tie"] == (len(members) > 1)
+    assert meta["uncertainty"]["nominal_coverage"] == 0.95
+    # demo.predict_only_dose is 0.25; a ratio of mean counts also depends on the composition (its oxide band)
+    assert meta["dose_relative_to_training"] == pytest.approx(0.25, rel=0.12)
     for i, element in enumerate(ELEMENTS):
         with mrcfile.open(folder / f"{element}.mrc") as mrc:
             np.testing.assert_array_equal(mrc.data, calibrated[..., i])
@@ -121,8 +132,15 @@ def test_scans_without_eds_are_mapped_by_the_recommended_deploy_model(tiny_run):
             numerator, denominator = tif.pages[0].tags["XResolution"].value
             assert denominator / numerator == pytest.approx(1.053) and tif.imagej_metadata["unit"] == "nm"
         assert 0 <= calibrated[..., i].min() and calibrated[..., i].max() <= 1  # a possible atomic fraction
-        if spread is not None:
-            np.testing.assert_array_equal(mrcfile.read(folder / f"{element}_std.mrc"), spread[..., i])
+        np.testing.assert_array_equal(mrcfile.read(folder / f"{element}_std.mrc"), sigma[..., i])  # calibrated sigma
+        assert (sigma[..., i] > 0).all()
+    # the oxidised band across 0037 (demo.predict_only_oxide_band; on 12 rows its edges are gradients)
+    # is flagged far more often than the rest of the scan
+    ood = mrcfile.read(folder / "ood.mrc")
+    with np.load(tiny_run / "resources" / "demo" / "truth" / "0037.npz") as truth:
+        band = truth["composition"][2:10, :, 0] >= 0.35
+    assert ood[band].mean() >= 0.4 and ood[band].mean() >= 3 * ood[~band].mean()
+    assert meta["out_of_distribution"]["share_flagged"] == pytest.approx(ood.mean())
     # Any other model's maps on request, under its own name.
     run_snakemake(tiny_run, "--", "results/predicted_maps/deploy/constant/0037")
     with np.load(tiny_run / "results" / "predictions" / "deploy" / "constant" / "0037.npz") as pred:

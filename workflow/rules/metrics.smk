@@ -1,6 +1,31 @@
+# Each strategy's models are ranked on its own: a figure of one strategy waits for that one only.
 rule recommend_models:
     input:
-        predictions=[item["path"] for item in validation_predictions()],
+        predictions=lambda wc: [
+            item["path"] for item in validation_predictions(wc.strategy)
+        ],
+    output:
+        **{
+            table: recommendation_file("{strategy}", table)
+            for table in RECOMMENDATION_TABLES
+        },
+    log:
+        "logs/recommend_models/{strategy}.log",
+    localrule: True
+    conda:
+        "../../envs/plots.yaml"
+    params:
+        predictions=lambda wc: validation_predictions(wc.strategy),
+    script:
+        "../scripts/recommend_models.py"
+
+
+rule recommendation_tables:
+    input:
+        **{
+            table: [recommendation_file(s, table) for s in STRATEGIES]
+            for table in RECOMMENDATION_TABLES
+        },
     output:
         validation=report(
             "results/tables/validation.tsv",
@@ -12,22 +37,25 @@ rule recommend_models:
             caption="../report/recommended.rst",
             category="Tables",
         ),
+        intervals=report(
+            "results/tables/intervals.tsv",
+            caption="../report/intervals.rst",
+            category="Tables",
+        ),
     log:
-        "logs/recommend_models.log",
+        "logs/recommendation_tables.log",
     localrule: True
     conda:
         "../../envs/plots.yaml"
-    params:
-        predictions=validation_predictions(),
-        strategies=STRATEGIES,
     script:
-        "../scripts/recommend_models.py"
+        "../scripts/recommendation_tables.py"
 
 
 rule metric_tables:
     input:
         predictions=[item["path"] for item in scored_predictions()],
         recommended="results/tables/recommended.tsv",
+        intervals="results/tables/intervals.tsv",
         truths=list(truth_files().values()),
         caches=cache_files(SCANS),
         splits=expand("results/splits/{strategy}.npz", strategy=STRATEGIES),

@@ -77,6 +77,7 @@ for strategy in STRATEGY_SETTINGS:
             batch_size=config["prediction"]["batch_size"],
             backend=backend_settings(),
             spatial_prior=cnn_spatial_prior,
+            refit=baseline_settings(strategy)["refit"],
         script:
             "../scripts/calibrate_and_predict.py"
 
@@ -97,10 +98,70 @@ rule ensemble_prediction:
         "../scripts/ensemble_prediction.py"
 
 
+rule ood_map:
+    input:
+        caches=cache_files(training_scans(MAPS_STRATEGY)) if MAPS_STRATEGY else [],
+        split=f"results/splits/{MAPS_STRATEGY}.npz",
+        scan="results/cache/{scan}.npz",
+    output:
+        ood="results/ood/{scan}.npz",
+    log:
+        "logs/ood_map/{scan}.log",
+    benchmark:
+        "benchmarks/ood_map/{scan}.tsv"
+    conda:
+        "../../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        training_scans=training_scans(MAPS_STRATEGY) if MAPS_STRATEGY else [],
+        seed=config["training"]["seed"],
+    script:
+        "../scripts/ood_map.py"
+
+
+# The recommended maps of every scan of a strategy: the average of the models its ranking ties.
+for strategy in STRATEGIES:
+
+    rule:
+        name:
+            per_strategy_rule("recommended_maps", strategy)
+        input:
+            recommended=recommendation_file(strategy, "recommended"),
+            predictions=[
+                path
+                for paths in strategy_predictions(strategy).values()
+                for path in paths.values()
+            ],
+        output:
+            predictions=prediction_files(
+                strategy, RECOMMENDED, predicted_scans(strategy)
+            ),
+        log:
+            f"logs/recommended_maps/{strategy}.log",
+        localrule: True
+        conda:
+            "../../envs/plots.yaml"
+        params:
+            strategy=strategy,
+            predictions=strategy_predictions(strategy),
+            scans=predicted_scans(strategy),
+        script:
+            "../scripts/recommended_maps.py"
+
+
 rule export_recommended_maps:
     input:
-        predictions=lambda wc: list(maps_predictions(wc).values()),
-        recommended="results/tables/recommended.tsv",
+        prediction=lambda wc: prediction_files(MAPS_STRATEGY, RECOMMENDED, [wc.scan]),
+        training=prediction_files(
+            MAPS_STRATEGY,
+            RECOMMENDED,
+            training_scans(MAPS_STRATEGY) if MAPS_STRATEGY else [],
+        ),
+        recommended=recommendation_file(MAPS_STRATEGY, "recommended"),
+        intervals=recommendation_file(MAPS_STRATEGY, "intervals"),
+        ood="results/ood/{scan}.npz",
     output:
         maps=directory("results/predicted_maps/{scan}"),
     log:
@@ -108,7 +169,6 @@ rule export_recommended_maps:
     conda:
         "../../envs/plots.yaml"
     params:
-        predictions=maps_predictions,
         strategy=MAPS_STRATEGY,
         eds_unit=config["data"]["eds_unit"],
     script:
@@ -119,6 +179,7 @@ rule export_recommended_maps:
 rule export_predicted_maps:
     input:
         predictions="results/predictions/{strategy}/{any_model}/{scan}.npz",
+        intervals=recommendation_file("{strategy}", "intervals"),
     output:
         maps=directory("results/predicted_maps/{strategy}/{any_model}/{scan}"),
     log:

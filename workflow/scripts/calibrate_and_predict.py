@@ -15,4 +15,5 @@ calibrate_and_predict(
     batch_size=snakemake.params.batch_size,
     backend_settings={**snakemake.params.backend, "threads": snakemake.threads},
     spatial_prior=snakemake.params.spatial_prior,
+    refit=snakemake.params.refit,
 )

@@ -23,4 +23,5 @@ generate_demo_scan(
     haadf_path=snakemake.output.haadf,
     truth_path=snakemake.output.truth,
     dose=demo["predict_only_dose"] if snakemake.wildcards.scan in snakemake.params.predict_only else 1.0,
+    extra_band=demo["predict_only_oxide_band"] if snakemake.wildcards.scan in snakemake.params.predict_only else None,
 )

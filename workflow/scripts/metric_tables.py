@@ -12,6 +12,7 @@ write_metric_tables(
     split_kinds=snakemake.params.split_kinds,
     split_paths=dict(zip(snakemake.params.strategies, snakemake.input.splits)),
     recommended_path=snakemake.input.recommended,
+    intervals_path=snakemake.input.intervals,
     outputs=dict(snakemake.output.items()),
 )
 write_manifest(snakemake.output.provenance, config=snakemake.config)

@@ -6,7 +6,8 @@ from edsmaps.selection import recommend_models
 
 recommend_models(
     items=snakemake.params.predictions,
-    strategies=snakemake.params.strategies,
+    strategies=[snakemake.wildcards.strategy],
     validation_tsv=snakemake.output.validation,
     recommended_tsv=snakemake.output.recommended,
+    intervals_tsv=snakemake.output.intervals,
 )

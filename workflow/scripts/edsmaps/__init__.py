@@ -7,14 +7,14 @@ Layers, lowest first. A module imports from its own layer or lower ones only, ne
 name of another module, and no two modules import each other (``tests/test_layers.py`` reads
 this list):
 
-1. foundation: atomic, logs, plan, demo_files, config_checks, provenance, backend, resume
-2. io: rawio, cacheset, strategies, prediction_file, input_checks, export, demo
+1. foundation: atomic, logs, layout, plan, demo_files, config_checks, provenance, backend, resume
+2. io: rawio, cacheset, strategies, prediction_file, input_checks, demo
 3. preprocessing: centering, scan_order, conversion, blur, caching, scaling, augmentation, data
 4. model: model, composition, training, inference, calibration, prediction, boosting, baselines, ensemble
-5. evaluation: metrics, evaluation, tables, selection
+5. evaluation: metrics, intervals, evaluation, tables, selection, ood, export
 6. figures: figures, rulegraph
 7. tools: benchmark
 
-``plan``, ``config_checks`` and ``demo_files`` are read while Snakemake parses the workflow and
-import the standard library only.
+``layout``, ``plan``, ``config_checks`` and ``demo_files`` are read while Snakemake parses the
+workflow and import the standard library only.
 """

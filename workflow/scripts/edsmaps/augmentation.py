@@ -3,7 +3,8 @@
 - dihedral: a centred pattern rotated by 90° or mirrored is the pattern of the same material
   with the sample rotated or flipped, so its composition target is unchanged. Square patterns
   have 8 such transforms, others 4 (identity, the two mirrors, 180°). On an even-sized pattern
-  the centre lies between pixels, so a transform moves the origin by at most one pixel.
+  the centre pixel (Q // 2) is not the middle of the array, so a transform moves the origin by
+  one pixel.
 - Poisson thinning: keeping each detected electron with probability ``p`` turns a pattern into
   one recorded at ``p`` x the dose (binomial thinning of Poisson counts is Poisson); divided by
   ``p`` it is what the model sees of a lower-dose scan at its training dose.

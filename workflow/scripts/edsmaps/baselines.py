@@ -1,5 +1,6 @@
 """Simple models fitted on the CNN's training pixels (then, with ``refit``, on every labelled
-pixel of the training scans a fit may use), to tell what the CNN adds.
+pixel of the training scans a fit may use, and judged by cross-fitting), to tell what the CNN
+adds.
 
 - ``constant``: the training mean of every element (what a map without contrast scores);
 - ``haadf_linear``: least squares on the HAADF signal (Z-contrast alone);
@@ -20,10 +21,13 @@ replacement: neighbours' labels share EDS counts) give each prediction an uncert
 members' spread. A fitted baseline is an NPZ of plain arrays.
 """
 
+import re
+
 import numpy as np
 
 from .atomic import atomic_output
 from .cacheset import CacheSet, dose_factor
+from .centering import detector_centre
 from .blur import NO_PRIOR
 from .strategies import TRAIN, UNUSED, VALIDATION, load_roles, spatial_blocks
 
@@ -31,14 +35,15 @@ BASELINES = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge", "radial_b
 RIDGE_ALPHAS = np.logspace(-3, 4, 15)
 CHUNK = 1024
 BOOTSTRAP_GRID = 4  # every training scan cut into 4 x 4 blocks for the bootstrap
-HELD_OUT = "held_out_"  # prefix of a refitted baseline's first fit, on the TRAIN pixels only
+FOLD = "fold{}_"  # prefix of the arrays of a refitted baseline's cross-fit on fold k
+FOLD_MAP = "fold_map_"  # + scan id: (rows, cols) int8, the fold of each validation pixel, -1 elsewhere
 
 
 def virtual_detectors(pattern_shape, n_rings):
     """(n_rings, Qy, Qx) bool masks: a centred disk then annuli, equal widths to the edge."""
     from py4DSTEM import DataCube
 
-    centre = ((pattern_shape[0] - 1) / 2, (pattern_shape[1] - 1) / 2)
+    centre = tuple(float(c) for c in detector_centre(pattern_shape))
     edges = np.linspace(0, min(pattern_shape) / 2, n_rings + 1)
     masks = [DataCube.make_detector(pattern_shape, "circle", (centre, float(edges[1])))]
     masks += [DataCube.make_detector(pattern_shape, "annulus", (centre, (float(lo), float(hi))))
@@ -57,9 +62,9 @@ def virtual_features(patterns, indices, masks, divisor):
 
 
 def annulus_of_pixels(pattern_shape, n_annuli):
-    """(Qy * Qx,) int: the equal-width annulus about the pattern centre of every detector pixel,
-    out to the inscribed circle; -1 beyond it (the corners)."""
-    y, x = np.indices(pattern_shape) - (np.array(pattern_shape)[:, None, None] - 1) / 2
+    """(Qy * Qx,) int: the equal-width annulus about the pattern centre (the pixel patterns are
+    centred on) of every detector pixel, out to the inscribed circle; -1 beyond it (the corners)."""
+    y, x = np.indices(pattern_shape) - np.array(detector_centre(pattern_shape))[:, None, None]
     annulus = np.floor(np.hypot(y, x) / (min(pattern_shape) / 2) * n_annuli).astype(int).ravel()
     annulus[annulus >= n_annuli] = -1
     return annulus
@@ -165,6 +170,8 @@ def bootstrap_members(z, y, blocks, alpha, n_members, seed):
 
     from .boosting import block_bootstrap_weights
 
+    if n_members == 0:
+        return {"member_coef": np.zeros((0, y.shape[1], z.shape[1])), "member_intercept": np.zeros((0, y.shape[1]))}
     coefs, intercepts = [], []
     for weight in block_bootstrap_weights(blocks, n_members, seed):
         if z.shape[1] == 0:
@@ -180,9 +187,13 @@ def bootstrap_members(z, y, blocks, alpha, n_members, seed):
 def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_components=30, pca_bin=2, seed=42,
                  max_pca_pixels=4000, members=8, n_annuli=24, spatial_prior=NO_PRIOR, refit=None):
     """Fit one baseline on the TRAIN pixels of a strategy (ridge alpha, boosting rounds chosen on
-    VALIDATION) and save it; with ``refit``, fit it again with those settings on every pixel
-    :func:`edsmaps.strategies.final_fit_pixels` allows, keeping the first fit as ``held_out_*``:
-    the one validation scores, as it never saw a validation pixel.
+    VALIDATION) and save it. With ``refit``, fit it again with those settings on every pixel
+    :func:`edsmaps.strategies.final_fit_pixels` allows — validation pixels included — and, so
+    that validation judges the refit as it is, cross-fit it: the validation pixels are cut into
+    folds of spatial blocks, and the fold-k model is the same refit without fold k's pixels and
+    the pixels within the strategy's buffer of them (``fold{k}_*`` arrays, and ``fold_map_{scan}``
+    giving each validation pixel's fold). A fold model predicts its fold's validation pixels
+    (:func:`predict_cache_baseline`: ``held_out_*``), never having seen them.
 
     Args:
         kind: one of BASELINES.
@@ -202,7 +213,7 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
     Raises:
         ValueError: unknown kind, or ``haadf_linear`` without HAADF maps.
     """
-    from .strategies import final_fit_pixels
+    from .strategies import fit_pixels
 
     if kind not in BASELINES:
         raise ValueError(f"unknown baseline '{kind}'; choose from {BASELINES}")
@@ -226,19 +237,47 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, n_rings=8, pca_compo
     shapes = [roles[scan].shape for scan in caches.scans]
     model = _fit_model(kind, feats, train, val, shapes, members, seed)
     if refit is not None:
-        allowed = final_fit_pixels({scan: roles[scan] for scan in caches.scans}, refit)
-        refit_pixels = caches.pixels({scan: np.where(allowed[scan], TRAIN, UNUSED) for scan in caches.scans}, [TRAIN])
-        params.update({f"{HELD_OUT}{key}": value for key, value in model.items()})
-        model = _fit_model(kind, feats, refit_pixels, val, shapes, members, seed, chosen=model)
+        training_roles = {scan: roles[scan] for scan in caches.scans}
+        params.update(_cross_fit(kind, feats, caches, training_roles, refit, val, shapes, seed, model, members // 2))
+        model = _fit_model(kind, feats, fit_pixels(caches, roles, refit), val, shapes, members, seed, chosen=model)
     params.update(model)
     with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **params)
     return params
 
 
+def _cross_fit(kind, feats, caches, roles, refit, val, shapes, seed, chosen, members, n_folds=5):
+    """The fold models of a refit (:func:`fit_baseline`) as arrays prefixed ``fold{k}_``, and each
+    training scan's ``fold_map_{scan}``. Folds are spatial blocks of the validation pixels
+    (:func:`edsmaps.strategies.spatial_folds`); fold k's model leaves out its pixels and, where
+    the strategy buffers held-out pixels, those within the buffer of them. Each fold model has
+    ``members`` bootstrap refits of its own: their spread on the fold's pixels, which none of them
+    saw, is the uncertainty validation scales (the refit's members saw those pixels and would
+    agree there more than on a new scan)."""
+    from .strategies import SPLIT_DEFAULTS, final_fit_pixels, near, spatial_folds
+
+    settings = {**SPLIT_DEFAULTS, **refit}
+    buffer = 0 if settings["split"] == "random" else settings["buffer"]
+    allowed = final_fit_pixels(roles, refit)
+    folds = spatial_folds(val.index, shapes, n_folds)
+    arrays, fold_maps = {}, {}
+    for number, scan in enumerate(caches.scans):
+        fold_map = np.full(roles[scan].size, -1, dtype=np.int8)
+        mine = val.index[:, 0] == number
+        fold_map[val.index[mine, 1]] = folds[mine]
+        fold_maps[scan] = fold_map.reshape(roles[scan].shape)
+    for fold in np.unique(folds):
+        kept = {scan: np.where(allowed[scan] & ~near(fold_maps[scan] == fold, buffer), TRAIN, UNUSED)
+                for scan in caches.scans}
+        model = _fit_model(kind, feats, caches.pixels(kept, [TRAIN]), val, shapes, members, seed, chosen=chosen)
+        arrays.update({f"{FOLD.format(fold)}{key}": value for key, value in model.items()})
+    return {**arrays, **{f"{FOLD_MAP}{scan}": fold_map for scan, fold_map in fold_maps.items()}}
+
+
 def _fit_model(kind, feats, fit, val, scan_shapes, members, seed, chosen=None):
-    """The fitted arrays of one baseline on the pixels ``fit``, and its block-bootstrap members.
-    Ridge alpha and boosting rounds are chosen on ``val``, or taken from an earlier fit ``chosen``."""
+    """The fitted arrays of one baseline on the pixels ``fit``, and its ``members``
+    block-bootstrap refits (none: 0). Ridge alpha and boosting rounds are chosen on ``val``, or
+    taken from an earlier fit ``chosen``."""
     from .boosting import bootstrap_trees, choose_rounds, fit_trees, trees_to_array
 
     blocks = spatial_blocks(fit.index, scan_shapes, BOOTSTRAP_GRID)
@@ -260,11 +299,15 @@ def _fit_model(kind, feats, fit, val, scan_shapes, members, seed, chosen=None):
     return {**fitted_on, **model, **bootstrap_members(z, fit.eds, blocks, model["alpha"], members, seed)}
 
 
-def held_out_model(params):
-    """The fit on the TRAIN pixels only of a refitted baseline (its ``held_out_*`` arrays), or
-    None for a baseline fitted once."""
-    held_out = {key[len(HELD_OUT):]: value for key, value in params.items() if key.startswith(HELD_OUT)}
-    return {**params, **held_out} if held_out else None
+def fold_models(params):
+    """{fold: the baseline's params with that fold model's arrays} of a cross-fitted refit, empty
+    for a baseline fitted once."""
+    folds = {}
+    for key, value in params.items():
+        match = re.fullmatch(r"fold(\d+)_(.+)", key)
+        if match:
+            folds.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    return {fold: {**params, **arrays} for fold, arrays in sorted(folds.items())}
 
 
 def _fit_pca(caches, train, n_components, bin_factor, seed, max_pixels):
@@ -297,20 +340,23 @@ def predict_baseline(params, patterns, haadf, divisor):
         from .boosting import predict_trees, trees_from_array
 
         trees = trees_from_array(params["trees"], params["sklearn_version"])
-        members = trees_from_array(params["member_trees"], params["sklearn_version"])
-        return predict_trees(trees, x), np.stack([predict_trees(member, x) for member in members])
+        predicted = predict_trees(trees, x)
+        members = [predict_trees(member, x) for member in trees_from_array(params["member_trees"],
+                                                                          params["sklearn_version"])]
+        return predicted, np.stack(members) if members else np.zeros((0, *predicted.shape))
     z = (x - params["feature_mean"]) / params["feature_scale"]
     members = np.einsum("nd,ked->kne", z, params["member_coef"]) + params["member_intercept"][:, None, :]
     return z @ params["coef"].T + params["intercept"], members
 
 
-def predict_cache_baseline(params, cache, role, output_npz):
+def predict_cache_baseline(params, cache, role, output_npz, scan=None):
     """Predict every pattern of one cached scan with a fitted baseline, in the CNN's format (a
     baseline needs no calibration: "calibrated" is the raw prediction projected onto possible
     compositions, as the CNN's), with the bootstrap members' spread as ``predicted_std``; the
     spatial prior, where fitted with one, blurs the maps and every member's before the spread.
-    A refitted baseline also writes its first fit's maps of a scan with validation pixels as
-    ``held_out_calibrated`` / ``held_out_std``: what validation scores.
+    For a training ``scan`` of a cross-fitted refit, ``held_out_calibrated`` and ``held_out_std``
+    hold every validation pixel as predicted by the fold model that never saw it, with the
+    spread of that model's members (the refit's elsewhere): what validation scores.
 
     Args:
         params: the fitted baseline (:func:`fit_baseline`).
@@ -318,7 +364,9 @@ def predict_cache_baseline(params, cache, role, output_npz):
         role: (rows, cols) pixel roles of the scan in the strategy.
         output_npz: prediction NPZ (:func:`edsmaps.prediction_file.write_prediction`): maps
             (rows, cols, E) float32 atomic fraction.
+        scan: the scan's id (its fold map, when it is a training scan of a refit).
     """
+    from .composition import project_composition
     from .prediction_file import write_prediction
 
     elements = [str(e) for e in cache["elements"]]
@@ -326,28 +374,34 @@ def predict_cache_baseline(params, cache, role, output_npz):
         raise ValueError(f"{output_npz}: the scan's elements {elements} differ from the baseline's "
                          f"{list(params['elements'])}")
     factor = dose_factor(params["dose"], cache["dose"])
-    predicted, possible, spread = _prior_maps(params, cache, factor)
+    predicted, spread = _prior_maps(params, cache, factor)
+    possible, _ = project_composition(predicted)
     maps = {"predicted": predicted, "predicted_calibrated": possible, "predicted_std": spread}
-    held_out = held_out_model(params)
-    if held_out is not None and (role == VALIDATION).any():
-        _, maps["held_out_calibrated"], maps["held_out_std"] = _prior_maps(held_out, cache, factor)
+    fold_map = params.get(f"{FOLD_MAP}{scan}")
+    if fold_map is not None and (role == VALIDATION).any():
+        held_out, held_out_spread = predicted.copy(), spread.copy()
+        for fold, model in fold_models(params).items():
+            chosen = fold_map.ravel() == fold
+            fold_predicted, fold_spread = _prior_maps(model, cache, factor)
+            held_out[chosen], held_out_spread[chosen] = fold_predicted[chosen], fold_spread[chosen]
+        maps["held_out_calibrated"], _ = project_composition(held_out)
+        maps["held_out_std"] = held_out_spread
     write_prediction(output_npz, cache, role, maps, dose_ratio=1 / factor, fit_pixels=int(params["n_fit_pixels"]))
 
 
 def _prior_maps(params, cache, factor):
-    """Prediction, its projection onto possible compositions and the members' spread (N, E)
-    float32 of one cache seen at ``factor`` times its counts, with the baseline's spatial prior."""
+    """Prediction and the members' spread (N, E) float32 of one cache seen at ``factor`` times its
+    counts, with the baseline's spatial prior (NaN spread without members)."""
     from .blur import blur_pixel_values
-    from .composition import project_composition
 
     predicted, members = predict_baseline(params, cache["patterns"], cache["haadf"],
                                           float(cache["pattern_divisor"]) * factor)
     prior = (tuple(int(v) for v in cache["scan_shape"]), str(params["prior_blur_method"]),
              int(params["prior_blur_kernel"]))
     predicted = blur_pixel_values(predicted, *prior).astype(np.float32)
-    spread = blur_pixel_values(members, *prior).std(axis=0).astype(np.float32)
-    possible, _ = project_composition(predicted)
-    return predicted, possible, spread
+    if not len(members):
+        return predicted, np.full(predicted.shape, np.nan, dtype=np.float32)
+    return predicted, blur_pixel_values(members, *prior).std(axis=0).astype(np.float32)
 
 
 def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, baseline_npz, prediction_paths,
@@ -374,4 +428,4 @@ def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, base
     for scan, output_npz in prediction_paths.items():
         cache = read_cache(cache_paths[scan])
         shape = tuple(int(v) for v in cache["scan_shape"])
-        predict_cache_baseline(params, cache, scan_role(split_path, scan, shape), output_npz)
+        predict_cache_baseline(params, cache, scan_role(split_path, scan, shape), output_npz, scan)

@@ -4,15 +4,16 @@ constant, and the projection of every calibrated map onto physically possible co
 The paper fits y = alpha * y_cnn + beta per element on the model's validation pixels and keeps it.
 A fit judged on the pixels it was fitted on almost always "wins", and a slope fitted on a
 narrow range can extrapolate wildly (alpha = 8, or alpha < 0 flipping the correlation). Here three
-candidates per output — ``identity`` (the raw output), ``linear`` (alpha > 0 only) and ``mean``
-(the training pixels' mean: the ``constant`` baseline, alpha = 0) — are scored by cross-fitting
+candidates per output — ``identity`` (the raw output), ``linear`` (0 < alpha <= MAX_SLOPE) and
+``mean`` (the ``constant`` baseline's value: the mean label of the pixels it is fitted on,
+alpha = 0) — are scored by cross-fitting
 over spatial blocks of the validation pixels (fit on the other blocks, judge on the held-out
 one). The model's best candidate is kept only when it beats the mean by more than one standard
 error of the per-block difference: validation pixels lie in the training scans, where a model
 looks better than on new scans, so a narrow win is not trusted. Otherwise the mean is chosen and
 the output is *dead*: the model learned nothing usable for it, and its map is the constant. With
-fewer than ``MIN_PIXELS`` validation pixels (or a single block) the identity is kept, with a
-warning. Test pixels are never seen.
+fewer than ``MIN_PIXELS`` validation pixels (or a single block) there is too little evidence to
+trust any model: every output is dead, with a warning. Test pixels are never seen.
 """
 
 import logging
@@ -21,14 +22,17 @@ import numpy as np
 
 from .blur import NO_PRIOR
 
-from .strategies import spatial_blocks
+from .strategies import spatial_folds
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = ("identity", "linear", "mean")
-MIN_PIXELS = 50  # below this many validation pixels the raw output is kept
-N_FOLDS = 5
-FOLD_GRID = 4  # each scan is cut into FOLD_GRID x FOLD_GRID blocks; blocks are dealt to folds
+# A steeper line stretches an output that varies that many times less than the labels: it mostly
+# re-fits the validation pixels, and on a new scan multiplies any shift of the raw output by the
+# same factor (the second demo's under-trained CNN took slopes of 10-130 and doubled the best
+# baseline's test error).
+MAX_SLOPE = 3.0
+MIN_PIXELS = 50  # below this many validation pixels every output is dead
 
 
 def fit_linear(y_cnn, y_true):
@@ -41,8 +45,8 @@ def fit_linear(y_cnn, y_true):
 
 def fit_candidate(name, y_cnn, y_true, constant):
     """(alpha, beta) of one candidate fitted on these pixels; None for a linear fit with alpha <= 0
-    or on a constant output (it would be the mean, not a calibration of the model). The mean
-    candidate is ``constant`` whatever the pixels."""
+    or above MAX_SLOPE, or on a constant output (it would be the mean, not a calibration of the
+    model). The mean candidate is ``constant`` whatever the pixels."""
     if name == "identity":
         return 1.0, 0.0
     if name == "mean":
@@ -50,21 +54,7 @@ def fit_candidate(name, y_cnn, y_true, constant):
     if np.ptp(y_cnn) == 0:
         return None
     alpha, beta = fit_linear(y_cnn, y_true)
-    return (alpha, beta) if alpha > 0 else None
-
-
-def spatial_folds(index, scan_shapes, n_folds=N_FOLDS, grid=FOLD_GRID):
-    """Fold number of each pixel from the spatial block it lies in, so neighbouring pixels (whose
-    blurred labels share EDS counts) are never split between fitting and judging.
-
-    Args:
-        index: (K, 2) int (scan number, pattern number, row-major) of the pixels.
-        scan_shapes: (rows, cols) of each scan, by scan number.
-    Returns:
-        (K,) int fold numbers in 0..n_folds-1 (fewer when there are fewer blocks).
-    """
-    blocks = spatial_blocks(index, scan_shapes, grid)
-    return blocks % min(n_folds, int(blocks.max(initial=-1)) + 1)
+    return (alpha, beta) if 0 < alpha <= MAX_SLOPE else None
 
 
 def choose_calibration(y_cnn, y_true, folds, constant, min_pixels=MIN_PIXELS):
@@ -73,16 +63,16 @@ def choose_calibration(y_cnn, y_true, folds, constant, min_pixels=MIN_PIXELS):
 
     The model's best candidate (identity or linear, lowest cross-fitted MAE, ties to identity)
     is chosen when its MAE is below the mean's by more than one standard error of the per-fold
-    difference; otherwise the mean (``constant``, the training pixels' mean) is. So the chosen
+    difference; otherwise the mean (``constant``, the constant baseline's value) is. So the chosen
     MAE is never above the mean's, and is the lowest of all unless the model's win is within its
-    own noise. A linear candidate whose slope is not positive in every cross-fit is rejected (a
-    slope that depends on which blocks it sees is not a calibration).
+    own noise. A linear candidate whose slope is not in (0, MAX_SLOPE] in every cross-fit is
+    rejected (a slope that depends on which blocks it sees is not a calibration).
 
     Args:
         y_cnn, y_true: (n,) raw output and label of the validation pixels.
-        folds: (n,) fold number of each pixel (:func:`spatial_folds`).
-        constant: the training pixels' mean label (the constant baseline's prediction).
-        min_pixels: fewer validation pixels (or one fold) keep the raw output, with a warning.
+        folds: (n,) fold number of each pixel (:func:`edsmaps.strategies.spatial_folds`).
+        constant: the constant baseline's prediction (mean label of the pixels it is fitted on).
+        min_pixels: with fewer validation pixels (or one fold) the output is dead, with a warning.
     Returns:
         A dict: ``choice``, ``alpha``, ``beta``, ``dead`` (the mean was chosen), ``n_pixels``,
         ``n_folds``, ``cv_mae`` {candidate: cross-fitted MAE, None where it could not be fitted}
@@ -93,10 +83,10 @@ def choose_calibration(y_cnn, y_true, folds, constant, min_pixels=MIN_PIXELS):
     fold_ids = np.unique(folds)
     record = {"n_pixels": int(len(y_true)), "n_folds": len(fold_ids), "cv_mae": {}}
     if len(y_true) < min_pixels or len(fold_ids) < 2:
-        log.warning("only %d validation pixels in %d block(s) (at least %d in 2 needed): raw output kept",
-                    len(y_true), len(fold_ids), min_pixels)
-        return {**record, "choice": "identity", "alpha": 1.0, "beta": 0.0, "dead": False,
-                "cv_mae": dict.fromkeys(CANDIDATES), "margin": None}
+        log.warning("only %d validation pixels in %d block(s) (at least %d in 2 needed): too few to judge the "
+                    "model, the output is dead (the constant)", len(y_true), len(fold_ids), min_pixels)
+        return {**record, "choice": "mean", "alpha": 0.0, "beta": float(constant), "dead": True,
+                "cv_mae": dict.fromkeys(CANDIDATES), "margin": None, "reason": "too few validation pixels"}
     fold_mae = {}
     for name in CANDIDATES:
         errors = np.empty_like(y_true)
@@ -119,7 +109,7 @@ def choose_calibration(y_cnn, y_true, folds, constant, min_pixels=MIN_PIXELS):
     record["margin"] = {"candidate": best, "mae_below_mean": margin, "standard_error": standard_error}
     choice = best if margin > standard_error else "mean"
     coefficients = fit_candidate(choice, y_cnn, y_true, constant)
-    if coefficients is None:  # linear won across folds but its slope on all pixels is not positive
+    if coefficients is None:  # linear won across folds but its slope on all pixels is out of bounds
         choice = "identity" if "identity" in models and record["cv_mae"]["identity"] < record["cv_mae"]["mean"] \
             else "mean"
         coefficients = fit_candidate(choice, y_cnn, y_true, constant)
@@ -134,8 +124,9 @@ def fit_calibration(predicted, truth, elements, folds, constants):
         predicted, truth: dict output -> values on the validation pixels, (n, E) for "eds",
             (n,) for "haadf".
         elements: names of the E columns.
-        folds: (n,) fold number of each pixel (:func:`spatial_folds`).
-        constants: dict output -> the training pixels' mean label, (E,) for "eds", float for "haadf".
+        folds: (n,) fold number of each pixel (:func:`edsmaps.strategies.spatial_folds`).
+        constants: dict output -> the constant baseline's value (:func:`constant_values`), (E,) for
+            "eds", float for "haadf".
     Returns:
         {"outputs": {name: choice record}, "n_pixels", "dead": [names whose choice is the mean]}.
     """
@@ -147,6 +138,8 @@ def fit_calibration(predicted, truth, elements, folds, constants):
     dead = [name for name, record in outputs.items() if record["dead"]]
     for name in dead:
         record = outputs[name]
+        if record["margin"] is None:
+            continue  # too few pixels: said when chosen
         log.warning("%s: the model does not clearly beat the training mean on validation blocks (cross-fitted MAE "
                     "%.4g vs %s %.4g): the output is dead, its map is the training mean", name,
                     record["cv_mae"]["mean"], record["margin"]["candidate"],
@@ -167,7 +160,19 @@ def apply_calibration(predicted, calibration, elements):
     return out
 
 
-def calibrate(model, scaling, roles, caches, batch_size, spatial_prior=NO_PRIOR):
+def constant_values(caches, roles, refit):
+    """The value of the ``constant`` baseline of a strategy, which a dead output takes, so that a
+    dead map is exactly the constant the tables show: the mean label of the pixels the constant
+    is fitted on (:func:`edsmaps.strategies.fit_pixels`). Returns {"eds": (E,) float64,
+    "haadf": float (NaN without HAADF)}."""
+    from .strategies import fit_pixels
+
+    fitted = fit_pixels(caches, roles, refit)
+    haadf = float(np.nanmean(fitted.haadf)) if np.isfinite(fitted.haadf).any() else np.nan
+    return {"eds": fitted.eds.astype(np.float64).mean(axis=0), "haadf": haadf}
+
+
+def calibrate(model, scaling, roles, caches, batch_size, spatial_prior=NO_PRIOR, refit=None):
     """Predict the validation pixels of the training scans and choose every output's calibration
     (:func:`fit_calibration`).
 
@@ -177,17 +182,17 @@ def calibrate(model, scaling, roles, caches, batch_size, spatial_prior=NO_PRIOR)
         caches: the training scans' :class:`edsmaps.cacheset.CacheSet`.
         batch_size: patterns per prediction batch.
         spatial_prior: (blur method, kernel) of :func:`edsmaps.inference.predict_scan_pixels`.
+        refit: the strategy's split settings where the baselines are refitted (the constant's
+            pixels, :func:`constant_values`), else None.
     Returns:
         The calibration (JSON-able dict; per output: choice, alpha, beta, dead, n_pixels, n_folds,
         cross-fitted MAE of every candidate).
     """
     from .inference import predict_scan_pixels
-    from .strategies import TRAIN, VALIDATION
+    from .strategies import VALIDATION
 
     pixels = caches.pixels(roles, [VALIDATION])
-    training = caches.pixels(roles, [TRAIN])
-    constants = {"eds": training.eds.astype(np.float64).mean(axis=0),
-                 "haadf": float(np.nanmean(training.haadf)) if np.isfinite(training.haadf).any() else np.nan}
+    constants = constant_values(caches, roles, refit)
     predicted = {}
     for number in range(len(caches.scans)):
         rows = pixels.index[:, 0] == number
@@ -202,5 +207,5 @@ def calibrate(model, scaling, roles, caches, batch_size, spatial_prior=NO_PRIOR)
     folds = spatial_folds(pixels.index, [roles[scan].shape for scan in caches.scans])
     calibration = fit_calibration(predicted, truth, caches.elements, folds, constants)
     calibration["fitted_on"] = ("validation pixels of the training scans, candidates cross-fitted over spatial blocks; "
-                                "mean: the training pixels' mean")
+                                "mean: the constant baseline's value")
     return calibration

@@ -98,9 +98,11 @@ class DemoSample:
         self.descan_gradient = settings.descan_px * slope / np.abs(slope).sum(axis=1, keepdims=True)
         self.descan_curvature = rng.uniform(-0.5, 0.5, size=2) * settings.descan_px / 10
 
-    def state(self, t):
+    def state(self, t, extra_band=None):
         """Composition (rows, cols, 6) summing to 1, crystallinity (rows, cols) in [0, 1] and
-        grain index (rows, cols) of the sample at time ``t`` in [0, 1]."""
+        grain index (rows, cols) of the sample at time ``t`` in [0, 1]; ``extra_band`` [start,
+        stop) (fractions of the rows) oxidises a second band across the scan, a composition
+        the other scans never show."""
         rows, cols = self.settings.scan_shape
         rr, cc = np.mgrid[0:rows, 0:cols].astype(float)
         distances = np.hypot(
@@ -118,6 +120,10 @@ class DemoSample:
 
         band_edge = rows * (self.settings.oxide_edge - 0.06 * t)
         band = _sigmoid((rr - band_edge) / self.settings.oxide_width)
+        if extra_band is not None:
+            start, stop = rows * extra_band[0], rows * extra_band[1]
+            width = self.settings.oxide_width
+            band = np.maximum(band, _sigmoid((rr - start) / width) * _sigmoid((stop - rr) / width))
         weights = {
             "Ge": 0.22 * field("Ge", 0.15) * (1 + 0.06 * t) - 0.04 * crystallinity,
             "Sb": 0.22 * field("Sb", 0.15) + 0.04 * crystallinity,
@@ -229,14 +235,15 @@ def render_patterns(settings, composition, thickness, crystallinity, grain_index
     return out
 
 
-def generate_scan(settings: DemoSettings, scan_index: int, dose: float = 1.0) -> DemoScan:
+def generate_scan(settings: DemoSettings, scan_index: int, dose: float = 1.0, extra_band=None) -> DemoScan:
     """Generate scan number ``scan_index`` (0-based) of the series at ``dose`` times
-    ``electrons_per_pattern``; same settings -> same bytes."""
+    ``electrons_per_pattern``, with an ``extra_band`` of oxide ([start, stop) fractions of the
+    rows) where given; same settings -> same bytes."""
     if not 0 <= scan_index < settings.n_scans:
         raise ValueError(f"scan_index {scan_index} outside 0..{settings.n_scans - 1}")
     sample = DemoSample(settings)
     t = scan_index / max(settings.n_scans - 1, 1)
-    composition, crystallinity, grain_index = sample.state(t)
+    composition, crystallinity, grain_index = sample.state(t, extra_band)
     origin = sample.origin_offset(t)
     rng = np.random.default_rng([settings.seed, scan_index + 1])
     patterns = render_patterns(
@@ -286,7 +293,7 @@ def write_scan(scan: DemoScan, diffraction_path, eds_paths: dict, haadf_path, tr
 
 
 def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds_paths: dict, haadf_path, truth_path,
-                       dose=1.0):
+                       dose=1.0, extra_band=None):
     """Mark the demo's folder (the one holding ``truth/``) as the demo's, see
     :mod:`edsmaps.demo_files`, then generate scan number ``scan_index`` and write it.
 
@@ -298,6 +305,8 @@ def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds
         haadf_path: MRC map (rows, cols) float32.
         truth_path: NPZ of the noise-free composition (rows, cols, 6), thickness, crystallinity.
         dose: the scan's electron dose relative to ``settings.electrons_per_pattern``.
+        extra_band: [start, stop) fractions of the rows oxidised besides the sample's band, or None.
     """
     write_marker(Path(truth_path).parent.parent, settings.seed)
-    write_scan(generate_scan(settings, scan_index, dose), diffraction_path, eds_paths, haadf_path, truth_path)
+    write_scan(generate_scan(settings, scan_index, dose, extra_band), diffraction_path, eds_paths, haadf_path,
+               truth_path)

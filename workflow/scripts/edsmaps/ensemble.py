@@ -1,5 +1,5 @@
-"""Several trained models of one kind as one: their mean prediction and, as its uncertainty,
-their spread."""
+"""Several models as one: replicates of one CNN (an ensemble, their spread its uncertainty), and
+the models a strategy's ranking cannot tell apart (the recommended average)."""
 
 import numpy as np
 
@@ -46,6 +46,42 @@ def ensemble_prediction(member_paths, output_npz):
         choices = np.stack([m["calibration_choice"] for m in members])
         out["calibration_choice"] = np.array(["/".join(dict.fromkeys(str(c) for c in column))
                                               for column in choices.T])
+    with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **out)
+    return out
+
+
+def combined_spread(means, spreads):
+    """The spread of an average of models: sqrt(mean over the models of their members' variance
+    (0 for a model without members) + the variance between the models' maps). ``means``:
+    (K, ...) maps; ``spreads``: K maps or None each. None for one model without members."""
+    means = np.asarray(means, dtype=np.float64)
+    if len(means) == 1 and spreads[0] is None:
+        return None
+    within = np.mean([np.zeros(means.shape[1:]) if s is None else np.asarray(s, np.float64) ** 2 for s in spreads],
+                     axis=0)
+    return np.sqrt(within + means.var(axis=0)).astype(np.float32)
+
+
+def average_models(member_paths, output_npz):
+    """The average of the prediction NPZs of one scan by several models of one strategy (any
+    kinds), as a prediction NPZ: the mean of every map they all have, ``predicted_std`` their
+    :func:`combined_spread`, and ``dead`` (E,) True for an element every member predicts as a
+    constant (a dead CNN output or the constant baseline). One member: its maps as they are.
+    Returns the arrays written."""
+    members = [read_prediction(path) for path in member_paths]
+    first = members[0]
+    out = {key: first[key] for key in ("elements", "scan_shape", "crop_origin", "r_pixel_size", "r_pixel_units",
+                                        "role", "dose_ratio", "eds_blurred", "eds_unblurred", "haadf")}
+    out["n_fit_pixels"] = np.int64(max(int(m["n_fit_pixels"]) for m in members))
+    for key in AVERAGED:
+        if all(key in m for m in members):
+            out[key] = np.mean([m[key] for m in members], axis=0, dtype=np.float64).astype(np.float32)
+    spread = combined_spread([m["predicted_calibrated"] for m in members], [m.get("predicted_std") for m in members])
+    if spread is not None:
+        out["predicted_std"] = spread
+    constant = [np.ptp(m["predicted_calibrated"].reshape(-1, len(first["elements"])), axis=0) == 0 for m in members]
+    out["dead"] = np.all(constant, axis=0)
     with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **out)
     return out

@@ -55,7 +55,8 @@ def load_neighbour_maps(cache_path):
                 "eds_unblurred": cache["targets_unblurred"].reshape(*shape, -1)}
 
 
-COMPARED = {"cnn": "calibrated", "ensemble": "calibrated", "baseline": "calibrated", "ceiling": "measured"}
+COMPARED = {"cnn": "calibrated", "ensemble": "calibrated", "baseline": "calibrated", "recommended": "calibrated",
+            "ceiling": "measured"}
 RECOMMENDED_MARK = " ★"
 
 
@@ -71,35 +72,40 @@ def comparison_table(summary, split_kinds):
     several_seeds = chosen["n_replicates"] > 1
     chosen["pearson_r_spread"] = np.where(several_seeds, chosen["pearson_r_seed_std"], chosen["pearson_r_std"])
     chosen["mae_spread"] = np.where(several_seeds, chosen["mae_seed_std"], chosen["mae_std"])
+    chosen["coverage_2sigma_spread"] = np.where(several_seeds, chosen["coverage_2sigma_seed_std"],
+                                                chosen["coverage_2sigma_std"])
     chosen["spread_over"] = np.where(several_seeds, "seeds", "scans")
     chosen.insert(1, "split", chosen["strategy"].map(split_kinds))
     if "calibration" not in chosen:
         chosen["calibration"] = ""
     columns = ["strategy", "split", "reference", "output", "kind", "variant", "calibration", "pearson_r_mean",
-               "pearson_r_spread", "spread_over", "mae_mean", "mae_spread", "n_scans", "n_replicates"]
+               "pearson_r_spread", "spread_over", "mae_mean", "mae_spread", "coverage_2sigma_mean",
+               "coverage_2sigma_spread", "n_scans", "n_replicates"]
     return chosen[columns].reset_index(drop=True)
 
 
-MARKDOWN_METRICS = {"pearson_r": ("Pearson r", 1, 2), "mae": ("MAE in at.%", 100, 1)}
+MARKDOWN_METRICS = {"pearson_r": ("Pearson r", 1, 2), "mae": ("MAE in at.%", 100, 1),
+                    "coverage_2sigma": ("Share of test pixels within the calibrated ±2σ band (nominal 95 %)", 1, 2)}
 
 
 def comparison_markdown(comparison, recommended=None):
-    """Wide tables per metric and reference: rows strategy x element, columns models then ceilings;
-    ``recommended`` ({strategy: model}) cells marked ★."""
+    """Wide tables per metric and reference: rows strategy x element, columns the recommended maps,
+    models, then ceilings; ``recommended`` ({strategy: the models averaged}) cells marked ★."""
     recommended = recommended or {}
     lines = ["# CNN vs baselines vs noise ceiling", "",
              "Test pixels only, mean ± spread (over seeds when several were trained, else over test scans).",
              "CNN columns are calibrated predictions. `scan_to_scan`: agreement of two EDS scans of the same",
              "area; `measured_eds` (demo only): the blurred EDS map itself scored against the truth.",
-             "† dead output: its calibration chose the training pixels' mean (the model's output did not",
+             "† dead output: its calibration chose the constant baseline's value (the model's output did not",
              "clearly beat it on validation blocks), so the map is the constant baseline's. n/a: undefined",
-             "(a constant map). ★ the strategy's recommended model (chosen on validation pixels, see",
-             "`recommended.tsv`).", ""]
-    order = {"cnn": 0, "ensemble": 1, "baseline": 2, "ceiling": 3}
+             "(a constant map). `recommended`: the strategy's recommended maps, the average of the models ★",
+             "that validation pixels cannot tell apart (`recommended.tsv`). Coverage: the share of test pixels",
+             "within the model's calibrated 2σ band (`intervals.tsv`), nominally 0.95.", ""]
+    order = {"recommended": -1, "cnn": 0, "ensemble": 1, "baseline": 2, "ceiling": 3}
     for metric, (title, factor, digits) in MARKDOWN_METRICS.items():
         for reference, part in comparison.groupby("reference", sort=False):
-            models = sorted(part[["kind", "variant"]].drop_duplicates().itertuples(index=False),
-                            key=lambda m: order[m.kind])
+            models = sorted((m for m in part[["kind", "variant"]].drop_duplicates().itertuples(index=False)
+                             if metric != "coverage_2sigma" or m.kind != "ceiling"), key=lambda m: order[m.kind])
             names = [m.variant for m in models]
             lines += [f"## {title} against `{reference}`", "",
                       "| strategy | split | element | " + " | ".join(names) + " |",
@@ -108,7 +114,7 @@ def comparison_markdown(comparison, recommended=None):
                 cells = []
                 for name in names:
                     row = rows[rows["variant"] == name]
-                    mark = RECOMMENDED_MARK if recommended.get(strategy) == name else ""
+                    mark = RECOMMENDED_MARK if name in recommended.get(strategy, ()) else ""
                     cells.append(_cell(row.iloc[0], metric, factor, digits) + mark if len(row) else "")
                 lines.append(f"| {strategy} | {split} | {element} | " + " | ".join(cells) + " |")
             lines.append("")
@@ -127,14 +133,18 @@ def best_baseline(comparison, strategy, reference):
 
 
 def recommended_markdown(comparison, recommended):
-    """Each strategy's recommended model next to its best baseline: test Pearson r and MAE
-    averaged over the elements, per reference."""
-    lines = ["## Recommended models on test pixels", "",
-             "Chosen on validation pixels (`recommended.tsv`); mean over the elements. Best baseline: the one",
-             "with the highest mean Pearson r on the test pixels.", "",
-             "| strategy | reference | recommended | Pearson r | MAE in at.% | best baseline | Pearson r | MAE in at.% |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for strategy, model in recommended.items():
+    """Each strategy's recommended maps next to its best baseline: test Pearson r, MAE and 2σ
+    coverage averaged over the elements, per reference. ``recommended``: {strategy: the models
+    averaged}."""
+    from .plan import RECOMMENDED
+
+    lines = ["## Recommended maps on test pixels", "",
+             "The average of the models validation pixels cannot tell apart (`recommended.tsv`); mean over the",
+             "elements. Best baseline: the one with the highest mean Pearson r on the test pixels.", "",
+             "| strategy | reference | recommended (average of) | Pearson r | MAE in at.% | 2σ coverage | best baseline "
+             "| Pearson r | MAE in at.% | 2σ coverage |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for strategy, members in recommended.items():
         for reference in comparison["reference"].unique():
             if reference not in ("eds_blurred", "truth"):
                 continue
@@ -142,10 +152,12 @@ def recommended_markdown(comparison, recommended):
             if part.empty:
                 continue
             cells = []
-            for name in (model, best_baseline(comparison, strategy, reference)):
+            for name, label in ((RECOMMENDED, ", ".join(members)),) + ((best_baseline(comparison, strategy,
+                                                                                         reference),) * 2,):
                 rows = part[part["variant"] == name]
-                r, mae = rows["pearson_r_mean"].mean(), rows["mae_mean"].mean()
-                cells += [str(name), markdown_cell(r, np.nan, "pearson_r"), markdown_cell(mae, np.nan, "mae")]
+                cells.append(str(label))
+                cells += [markdown_cell(rows[f"{metric}_mean"].mean(), np.nan, metric)
+                          for metric in ("pearson_r", "mae", "coverage_2sigma")]
             lines.append(f"| {strategy} | {reference} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -5,7 +5,10 @@ Definitions (per element, over the test pixels of one scan):
 - ``mae``: mean absolute error in atomic fraction;
 - ``abs_error_at_pct``: the same in at.% (100 x mae);
 - ``percent_error``: 100 x mae / mean(reference), the paper's Fig. 1D;
-- ``r2``: coefficient of determination (scikit-learn), reference as the truth.
+- ``r2``: coefficient of determination (scikit-learn), reference as the truth;
+- ``coverage_2sigma``: share of the reference values within +-2 sigma of the calibrated
+  prediction, sigma the model's calibrated uncertainty (:mod:`edsmaps.intervals`); NaN where
+  there is none (raw predictions, ceilings).
 References: ``eds_blurred`` (the paper's target), ``eds_unblurred`` (as measured) and
 ``truth`` (the noise-free composition, demo data only).
 """
@@ -19,7 +22,7 @@ from .strategies import TEST
 
 REFERENCES = ("eds_blurred", "eds_unblurred", "truth")
 PREDICTIONS = {"raw": "predicted", "calibrated": "predicted_calibrated"}
-METRICS = ("pearson_r", "mae", "abs_error_at_pct", "percent_error", "r2")
+METRICS = ("pearson_r", "mae", "abs_error_at_pct", "percent_error", "r2", "coverage_2sigma")
 
 
 class ConstantMapWarning(UserWarning):
@@ -37,11 +40,13 @@ def pearson_r(reference, predicted):
     return float(pearsonr(reference, predicted).statistic)
 
 
-def scores(reference, predicted):
-    """All METRICS of one element's maps (1D arrays of test pixels)."""
+def scores(reference, predicted, sigma=None):
+    """All METRICS of one element's maps (1D arrays of test pixels; ``sigma`` the calibrated
+    uncertainty of ``predicted``, or None)."""
     from sklearn.metrics import r2_score
 
     reference, predicted = np.asarray(reference, float), np.asarray(predicted, float)
+    inside = np.nan if sigma is None else float(np.mean(np.abs(predicted - reference) <= 2 * np.asarray(sigma)))
     mae = float(np.mean(np.abs(predicted - reference)))
     mean = float(np.mean(reference))
     return {
@@ -50,6 +55,7 @@ def scores(reference, predicted):
         "abs_error_at_pct": 100 * mae,
         "percent_error": 100 * mae / mean if mean != 0 else float("nan"),
         "r2": float(r2_score(reference, predicted)) if reference.size > 1 else float("nan"),
+        "coverage_2sigma": inside,
     }
 
 
@@ -72,12 +78,13 @@ def load_prediction(path, truth_npz=None):
     return pred
 
 
-def score_prediction(pred, labels):
+def score_prediction(pred, labels, sigma=None):
     """Rows (dicts) of every output x prediction kind x reference on the test pixels of ``pred``.
 
     ``labels`` (strategy, variant, scan ...) are copied into every row. No test pixel -> no rows.
     Calibrated rows of a CNN carry its ``calibration`` choice (identity, linear, or mean: a dead
-    output); other rows an empty string.
+    output); other rows an empty string. ``sigma`` (rows, cols, E), the calibrated uncertainty,
+    gives the calibrated element rows their ``coverage_2sigma``.
     """
     test = pred["role"] == TEST
     if not test.any():
@@ -89,9 +96,10 @@ def score_prediction(pred, labels):
             if reference not in pred or not np.isfinite(pred[reference][test]).all():
                 continue
             for i, element in enumerate(pred["elements"]):
+                band = sigma[..., i][test] if sigma is not None and kind == "calibrated" else None
                 rows.append({**labels, "output": element, "prediction": kind, "reference": reference,
                              "n_pixels": int(test.sum()), "calibration": _choice(choices, i, kind),
-                             **scores(pred[reference][..., i][test], pred[key][..., i][test])})
+                             **scores(pred[reference][..., i][test], pred[key][..., i][test], band)})
         haadf_key = "haadf_" + key
         if haadf_key in pred and np.isfinite(pred["haadf"][test]).all():
             rows.append({**labels, "output": "HAADF", "prediction": kind, "reference": "haadf",
@@ -118,10 +126,11 @@ def summarise(table):
     grouped = table.groupby(SUMMARY_KEYS, sort=False)[list(METRICS)]
     summary = grouped.agg(["mean", "std"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
-    per_seed = table.groupby(SUMMARY_KEYS + ["replicate"], sort=False)[["pearson_r", "mae"]].mean()
+    spread_metrics = ["pearson_r", "mae", "coverage_2sigma"]
+    per_seed = table.groupby(SUMMARY_KEYS + ["replicate"], sort=False)[spread_metrics].mean()
     seed_std = per_seed.groupby(level=SUMMARY_KEYS, sort=False).std()
-    summary["pearson_r_seed_std"] = seed_std["pearson_r"]
-    summary["mae_seed_std"] = seed_std["mae"]
+    for metric in spread_metrics:
+        summary[f"{metric}_seed_std"] = seed_std[metric]
     summary["n_scans"] = table.groupby(SUMMARY_KEYS, sort=False)["scan"].nunique()
     summary["n_replicates"] = table.groupby(SUMMARY_KEYS, sort=False)["replicate"].nunique()
     if "calibration" in table:  # the replicates' choices, e.g. "linear" or "linear/mean"

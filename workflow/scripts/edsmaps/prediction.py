@@ -52,7 +52,7 @@ def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_si
 
 
 def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, cache_paths, calibration_json,
-                          prediction_paths, batch_size, backend_settings, spatial_prior=NO_PRIOR):
+                          prediction_paths, batch_size, backend_settings, spatial_prior=NO_PRIOR, refit=None):
     """Calibrate a trained model on the validation pixels of its training scans, then predict
     every scan asked for.
 
@@ -68,6 +68,8 @@ def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, 
         backend_settings: keyword arguments of :func:`edsmaps.backend.setup_backend`.
         spatial_prior: (blur method, kernel): the model's maps are blurred with the EDS labels'
             kernel before they are calibrated and written; ("none", 1): none.
+        refit: the strategy's split settings where the baselines are refitted, else None: a dead
+            output takes the ``constant`` baseline's value (:func:`edsmaps.calibration.constant_values`).
     """
     from .atomic import write_json
     from .backend import setup_backend
@@ -82,7 +84,7 @@ def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, 
     model = load_trained_model(model_path)
     roles = load_roles(split_path)
     calibration = calibrate(model, scaling, roles, CacheSet({s: cache_paths[s] for s in training_scans}), batch_size,
-                            spatial_prior)
+                            spatial_prior, refit)
     write_json(calibration_json, calibration)
     trained_on = int(sum((roles[scan] == TRAIN).sum() for scan in training_scans))
     for scan, output_npz in prediction_paths.items():

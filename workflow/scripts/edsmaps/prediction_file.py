@@ -34,8 +34,9 @@ def write_prediction(output_npz, cache, role, predicted, dose_ratio, fit_pixels,
     Output NPZ: ``elements``; ``scan_shape``; ``crop_origin``; ``r_pixel_size/units``;
     ``predicted`` and ``predicted_calibrated`` (rows, cols, E) atomic fraction;
     ``predicted_std`` (rows, cols, E) the uncertainty (spread of a model's members) when it has
-    one; ``held_out_calibrated`` / ``held_out_std`` of a refitted baseline on a scan with
-    validation pixels, the maps of its fit before the refit (what validation scores);
+    one; ``held_out_calibrated`` / ``held_out_std`` of a refitted baseline on a training scan,
+    each validation pixel as predicted by the cross-fitted model that never saw it (what
+    validation scores);
     ``dose_ratio`` the scan's dose over the model's training dose; ``n_fit_pixels`` the
     EDS-labelled pixels the model was fitted on (``fit_pixels``);
     ``predicted_other`` (rows, cols, 1) with closure; ``haadf_predicted`` /

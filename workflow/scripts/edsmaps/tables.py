@@ -14,17 +14,18 @@ from .evaluation import (
     pixel_counts_markdown,
     recommended_markdown,
 )
+from .intervals import load_intervals, prediction_sigma
 from .metrics import cross_correlation, load_prediction, pooled_test_pixels, score_prediction, summarise
 from .selection import load_recommended
 from .strategies import TEST
 
 
-
-def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, split_paths, recommended_path, outputs):
+def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, split_paths, recommended_path, outputs,
+                        intervals_path):
     """Score every prediction on its test pixels, beside the noise ceilings.
 
     Args:
-        predictions: dicts with strategy, kind, variant, replicate, scan and path.
+        predictions: dicts with strategy, model, kind, variant, replicate, scan and path.
         truth_paths: {scan: demo truth NPZ} (empty for real data).
         cache_paths: {scan: cache NPZ} of every scan with EDS, in acquisition order (for
             scan-to-scan agreement).
@@ -34,17 +35,21 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, spli
             marked in ``comparison.md``.
         outputs: paths of metrics, summary, crosscorr, comparison, pixels (TSV) and
             summary_md, comparison_md.
+        intervals_path: ``intervals.tsv`` (:func:`edsmaps.selection.recommend_models`): every model's
+            calibrated uncertainty, whose test coverage the tables report.
     Returns:
         (metrics, summary, comparison) DataFrames; MAE in atomic fraction.
     """
     import pandas as pd
 
     scans = list(cache_paths)
+    intervals = load_intervals(intervals_path)
     rows, crosscorr, groups, ceilings_done = [], [], {}, set()
     for item in predictions:
         pred = load_prediction(item["path"], truth_paths.get(item["scan"]))
         labels = {k: item[k] for k in ("strategy", "kind", "variant", "replicate", "scan")}
-        rows.extend(score_prediction(pred, labels))
+        band = intervals.get((item["strategy"], item["model"]))
+        rows.extend(score_prediction(pred, labels, None if band is None else prediction_sigma(pred, band)))
         if (pred["role"] == TEST).any() and item["replicate"] == 1:
             groups.setdefault((item["strategy"], item["variant"]), []).append(pred)
         if (item["strategy"], item["scan"]) not in ceilings_done:
@@ -75,6 +80,15 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, spli
                                                     recommended_markdown(comparison, recommended),
                                                     pixel_counts_markdown(pixels)]))
     return table, summary, comparison
+
+
+def join_tables(paths, output):
+    """Write the tab-separated tables ``paths`` (same columns) one after the other as ``output``,
+    every value as it was written."""
+    import pandas as pd
+
+    write_tsv(pd.concat([pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False) for path in paths],
+                        ignore_index=True), output)
 
 
 def markdown_summary(summary):
