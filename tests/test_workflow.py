@@ -85,13 +85,24 @@ def test_several_seeds_add_an_ensemble_ranked_like_any_model(tiny_run, tmp_path)
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.split("Job stats:")[-1], flags=re.MULTILINE))
     # a second replicate per strategy x variant: 5 strategies x 2 variants, less deploy's paper_haadf
     assert jobs["train_model"] == "9"
-    assert int(jobs["ensemble_prediction"]) > 0 and jobs["recommend_models"] == "1"
+    assert int(jobs["ensemble_prediction"]) > 0 and jobs["recommend_models"] == "5"  # one per strategy
     assert "results/predictions/deploy/paper-ensemble/0037.npz" in plan
 
 
 def test_nothing_left_to_do_after_the_run(tiny_run):
     proc = run_snakemake(tiny_run, "--dry-run")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_a_finished_project_copied_elsewhere_has_nothing_to_do(tiny_run, tmp_path):
+    """Results move between disks and from cluster scratch to home: copied with their timestamps
+    (cp -a), nothing is planned again."""
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_run, moved, symlinks=True, copy_function=shutil.copy2)
+    proc = run_snakemake(moved, "--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-3000:]
 
 
 def test_a_changed_map_is_rechecked_without_redoing_every_scan(tiny_run, tmp_path):

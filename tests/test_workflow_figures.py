@@ -63,9 +63,15 @@ def test_figures_have_the_papers_panels(tiny_run, tmp_path):
     fig2 = figures.strategy_metrics(extrapolation, "raw", "x", tmp_path / "2.png", tmp_path / "2.pdf")
     assert fig2["panels"] == ["A  correlation (3 test scans)", "B  mean absolute error"]
     maps = [results / f"predictions/extrapolate/paper/{s}.npz" for s in ("0033", "0035")]
-    fig3 = figures.composition_maps(maps, ["0033", "0035"], "raw", "x", tmp_path / "3.png", tmp_path / "3.pdf")
-    assert len(fig3["panels"]) == 2 * 2 * 5
-    assert fig3["panels"][0] == "0033 real O\n(training scan)" and "0035 predicted O\n(test scan)" in fig3["panels"]
+    fig3 = figures.composition_maps(maps, ["0033", "0035"], "raw", "x", tmp_path / "3.png", tmp_path / "3.pdf",
+                                    label_blur="gaussian 7×7")
+    assert len(fig3["panels"]) == 2 * 2 * 5  # the paper's figure: blurred EDS and the CNN
+    assert fig3["panels"][0] == "0033 O: EDS, gaussian 7×7\n(training scan)"
+    assert "0035 O: paper CNN\n(test scan)" in fig3["panels"]
+    recommended = [results / f"predictions/extrapolate/recommended/{s}.npz" for s in ("0033", "0035")]
+    fig3 = figures.composition_maps(maps, ["0033", "0035"], "calibrated", "x", tmp_path / "3.png",
+                                    tmp_path / "3.pdf", recommended_paths=recommended, label_blur="gaussian 7×7")
+    assert len(fig3["panels"]) == 3 * 2 * 5 and "0035 Te: recommended\n(test scan)" in fig3["panels"]
     fig4 = figures.cross_correlations(extrapolation, "raw", "x", tmp_path / "4.png", tmp_path / "4.pdf")
     assert [t.split()[0] for t in fig4["panels"]] == ["A", "B", "C"]
     fig8 = figures.calibrated_eds_haadf(results / "predictions/interpolate/paper_haadf/0035.npz",
@@ -97,9 +103,12 @@ def test_figures_show_the_prediction_the_tables_score(tiny_run, tmp_path):
         assert values["mae"] == pytest.approx(rows.loc[element, "mae_mean"], rel=1e-4)
         if np.isfinite(values["pearson_r"]):
             assert values["pearson_r"] == pytest.approx(rows.loc[element, "pearson_r_mean"], rel=1e-4, abs=1e-6)
+    from edsmaps.evaluation import markdown_cell
+
     markdown = (tiny_run / "results" / "tables" / "summary.md").read_text()
     row = rows.loc["Te"]
-    assert f"| extrapolate | paper | Te | {row['pearson_r_mean']:.2f}" in markdown
+    cell = markdown_cell(row["pearson_r_mean"], row["pearson_r_std"], "pearson_r", row["calibration"])
+    assert f"| extrapolate | paper | Te | {cell} |" in markdown
     assert f"{100 * row['mae_mean']:.1f}" in markdown.split("| extrapolate | paper | Te |")[1].split("\n")[0]
     from PIL import Image
 
@@ -147,9 +156,10 @@ def test_comparison_puts_cnn_baselines_and_ceilings_side_by_side(tiny_run):
     assert splits == {"single": "random", "single_blocked": "blocked", "extrapolate": "across scans",
                       "interpolate": "across scans"}  # fmt: skip
     models = set(zip(comparison["kind"], comparison["variant"]))
-    assert models == {("cnn", "paper"), ("cnn", "paper_haadf"), ("baseline", "constant"),
-                      ("baseline", "haadf_linear"), ("baseline", "virtual_ridge"), ("baseline", "pca_ridge"),
-                      ("baseline", "radial_boosting"), ("ceiling", "scan_to_scan"), ("ceiling", "measured_eds")}  # fmt: skip
+    assert models == {("recommended", "recommended"), ("cnn", "paper"), ("cnn", "paper_haadf"),
+                      ("baseline", "constant"), ("baseline", "haadf_linear"), ("baseline", "virtual_ridge"),
+                      ("baseline", "pca_ridge"), ("baseline", "radial_boosting"), ("ceiling", "scan_to_scan"),
+                      ("ceiling", "measured_eds")}  # fmt: skip
     assert set(comparison["reference"]) == {"eds_blurred", "truth"}
     table = pd.read_csv(tiny_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"scan": str})
     # A baseline is scored on exactly the CNN's test pixels of the same split.
@@ -195,3 +205,23 @@ def test_learning_curve_target_scores_nested_training_subsets(tiny_run):
     for kind in ("cnn", "baseline"):
         assert pixels[kind, 0.5] == round(0.5 * pixels[kind, 1.0])
     assert (tiny_run / "results" / "figures" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_maps_figure_keeps_a_missing_composition_visible(tiny_run, tmp_path):
+    """Fig. 11: a map and its truth share a colour scale that spans the training scans' EDS, the
+    calibrated sigma is always shown, and pixels unlike the training data are outlined."""
+    import json
+
+    from edsmaps import figures
+
+    folder = tiny_run / "results" / "predicted_maps" / "0037"
+    meta = json.loads((folder / "maps.json").read_text())
+    drawn = figures.predicted_maps([folder], [tiny_run / "resources" / "demo" / "truth" / "0037.npz"], ["0037"],
+                                   "x", tmp_path / "11.png", tmp_path / "11.pdf")
+    panels = drawn["panels"]
+    assert len(panels) == 3 * 5  # map, sigma, truth per element
+    assert sum("σ" in p for p in panels) == 5 and sum("truth" in p and "hidden" in p for p in panels) == 5
+    assert all("red: unlike training" in p for p in panels if "predicted" in p)
+    for element, (low, high) in drawn["scales"]["0037"].items():
+        seen_low, seen_high = meta["training_eds_range"][element]
+        assert low <= seen_low and high >= seen_high  # the scale spans what the models learned from

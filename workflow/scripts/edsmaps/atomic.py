@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -23,11 +24,28 @@ def atomic_output(path):
             tmp.unlink()
 
 
+def _strict(value):
+    """``value`` with every float that JSON cannot hold (NaN, infinities) as None (null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(item) for item in value]
+    return value
+
+
 def write_json(path, payload):
-    """Write ``payload`` as indented JSON atomically; values JSON does not know (paths, numpy
-    scalars) are written as their text."""
+    """Write ``payload`` as indented, strict JSON atomically: NaN and infinities as null (a strict
+    parser refuses them); numpy values as numbers and lists, other values JSON does not know
+    (paths) as their text. Returns what was written, read back."""
+    def plain(value):
+        return _strict(value.tolist()) if hasattr(value, "tolist") else str(value)  # numpy, else text
+
+    text = json.dumps(_strict(payload), indent=2, default=plain, allow_nan=False)
     with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+        tmp.write_text(text + "\n")
+    return json.loads(text)
 
 
 def write_tsv(frame, path):

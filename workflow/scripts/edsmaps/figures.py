@@ -1,6 +1,8 @@
 """The paper's figures, each from the predictions (and caches) it needs; nothing is hard-wired to
 the demo: scan names, strategies and regions come from the caller (config)."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -135,23 +137,31 @@ def strategy_metrics(prediction_paths, kind, title, png, pdf):
     return {**save_figure(fig, png, pdf), "values": values}
 
 
-def composition_maps(prediction_paths, scans, kind, title, png, pdf):
-    """Figs. 3 and 6: real (blurred EDS) and predicted maps per scan; one colour scale per element."""
+def composition_maps(prediction_paths, scans, kind, title, png, pdf, recommended_paths=(), label_blur="blurred"):
+    """Figs. 3 and 6: per scan the EDS blurred as the labels are (``label_blur``, e.g. "gaussian
+    7×7"), the strategy's recommended maps (``recommended_paths``, when given) and the CNN's
+    maps (``prediction_paths``); one colour scale per element."""
     predictions = [load_prediction(p) for p in prediction_paths]
+    recommended = [load_prediction(p) for p in recommended_paths]
     elements = predictions[0]["elements"]
-    fig, axes = plt.subplots(2 * len(scans), len(elements), figsize=(2.6 * len(elements), 2.9 * 2 * len(scans)),
-                             squeeze=False)
+    variant = Path(prediction_paths[0]).parent.name
+    rows = [("eds_blurred", f"EDS, {label_blur}", predictions)]
+    if recommended:
+        rows.append(("predicted_calibrated", "recommended", recommended))
+    rows.append((PREDICTIONS[kind], f"{variant} CNN", predictions))
+    fig, axes = plt.subplots(len(rows) * len(scans), len(elements),
+                             figsize=(2.6 * len(elements), 2.9 * len(rows) * len(scans)), squeeze=False)
     for j, element in enumerate(elements):
-        stack = np.concatenate([np.ravel(p[key][..., j]) for p in predictions for key in ("eds_blurred",
-                                                                                        PREDICTIONS[kind])])
+        stack = np.concatenate([np.ravel(p[key][..., j]) for key, _, preds in rows for p in preds])
         vmin, vmax = np.nanpercentile(stack, [1, 99])
-        for s, (scan, pred) in enumerate(zip(scans, predictions)):
-            extent, unit = _scan_extent(pred)
-            role = "training scan" if (pred["role"] == TRAIN).any() else "test scan"
-            for k, (key, label) in enumerate((("eds_blurred", "real"), (PREDICTIONS[kind], "predicted"))):
-                ax = axes[2 * s + k, j]
+        for s, scan in enumerate(scans):
+            for k, (key, label, preds) in enumerate(rows):
+                pred = preds[s]
+                extent, unit = _scan_extent(pred)
+                role = "training scan" if (pred["role"] == TRAIN).any() else "test scan"
+                ax = axes[len(rows) * s + k, j]
                 image = ax.imshow(pred[key][..., j], vmin=vmin, vmax=vmax, cmap="viridis", extent=extent)
-                ax.set_title(f"{scan} {label} {element}\n({role})", fontsize=8)
+                ax.set_title(f"{scan} {element}: {label}\n({role})", fontsize=8)
                 ax.set_xlabel(f"x ({unit})", fontsize=7)
                 ax.set_ylabel(f"y ({unit})", fontsize=7)
                 ax.tick_params(labelsize=6)
@@ -334,14 +344,19 @@ def learning_curve(table, png, pdf):
 
 
 def predicted_maps(maps_dirs, truth_paths, scans, title, png, pdf):
-    """The maps a user takes home (``results/predicted_maps/{scan}``): the recommended model's
-    maps of scans without EDS, their uncertainty and, for the demo, the hidden noise-free truth
-    with the maps' MAE against it.
+    """The maps a user takes home (``results/predicted_maps/{scan}``): per scan and element the
+    recommended map, its calibrated σ and, for the demo, the hidden noise-free truth with the
+    map's MAE against it. A map and its truth share one colour scale per element that spans the
+    training scans' EDS too, so a composition the models never learned shows as missing rather
+    than rescaled away; pixels unlike the training data (``ood``) are outlined in red, and a
+    dead output (the constant) says so.
 
     Args:
         maps_dirs: exported folders (:func:`edsmaps.export.export_recommended_maps`), one per scan.
         truth_paths: the demo's truth NPZ per scan, or an empty list for real data.
         scans: the scan ids.
+    Returns:
+        save_figure's dict plus ``scales``: {scan: {element: (vmin, vmax)}} of the maps' colour scales.
     """
     import json
     from pathlib import Path
@@ -357,15 +372,16 @@ def predicted_maps(maps_dirs, truth_paths, scans, title, png, pdf):
         meta = json.loads((Path(folder) / "maps.json").read_text())
         elements = list(meta["validation_mae"])
         maps = {}
-        for name in [*elements, *(f"{e}_std" for e in elements)]:
+        for name in [*elements, *(f"{e}_std" for e in elements), "ood"]:
             if name in meta["maps"]:
                 with mrcfile.open(Path(folder) / f"{name}.mrc", permissive=True) as mrc:
                     maps[name] = np.asarray(mrc.data, dtype=np.float32)
         loaded.append((meta, elements, maps))
-    n_rows = [1 + any(k.endswith("_std") for k in maps) + bool(truth_paths) for _, _, maps in loaded]
+    n_rows = 2 + bool(truth_paths)  # map, sigma (always: every model's is calibrated), truth
     n_cols = len(loaded[0][1])
-    fig, axes = plt.subplots(sum(n_rows), n_cols, figsize=(2.6 * n_cols, 2.9 * sum(n_rows)), squeeze=False)
-    row = 0
+    fig, axes = plt.subplots(n_rows * len(loaded), n_cols, figsize=(2.6 * n_cols, 2.9 * n_rows * len(loaded)),
+                             squeeze=False)
+    scales = {}
     for s, (scan, (meta, elements, maps)) in enumerate(zip(scans, loaded)):
         factor = UNIT_FACTOR[unit_of[meta["units"]]]
         r0, c0 = meta["crop_origin_in_raw_scan"]["row"], meta["crop_origin_in_raw_scan"]["col"]
@@ -373,29 +389,37 @@ def predicted_maps(maps_dirs, truth_paths, scans, title, png, pdf):
         size, unit = meta["pixel_size"], meta["pixel_units"]
         rows, cols = meta["scan_shape"]
         extent = [c0 * size, (c0 + cols) * size, (r0 + rows) * size, r0 * size]
+        ood = maps.get("ood")
+        flagged = "" if ood is None else f"\nred: unlike training ({100 * meta['out_of_distribution']['share_flagged']:.0f} %)"
         for j, element in enumerate(elements):
-            shown = [(maps[element], f"{scan} predicted {element}")]
+            note = " (dead: the constant)" if meta.get("dead", {}).get(element) else ""
+            label = f"{scan} predicted {element}{note}"
             if truth is not None:
-                mae = float(np.mean(np.abs(maps[element] - truth[..., j])))
-                shown[0] = (maps[element], f"{scan} predicted {element}\nMAE vs truth {mae:.3g}")
-            if f"{element}_std" in maps:
-                shown.append((maps[f"{element}_std"], f"{scan} uncertainty σ {element}"))
+                label += f"\nMAE vs truth {float(np.mean(np.abs(maps[element] - truth[..., j]))):.3g}"
+            shown = [(maps[element], label + flagged, "map"),
+                     (maps.get(f"{element}_std", np.full_like(maps[element], np.nan)), f"{scan} σ {element} "
+                      "(±2σ held 95 % of validation errors)", "sigma")]
             if truth is not None:
-                shown.append((truth[..., j], f"{scan} truth {element} (hidden)"))
-            vmin, vmax = np.nanpercentile(np.concatenate([np.ravel(m) for m, label in shown if "σ" not in label]),
-                                          [1, 99])
-            for k, (image, label) in enumerate(shown):
-                ax = axes[row + k, j]
-                scale = {} if "σ" in label else {"vmin": vmin, "vmax": vmax}
-                drawn = ax.imshow(image, cmap="magma" if "σ" in label else "viridis", extent=extent, **scale)
-                ax.set_title(label, fontsize=8)
+                shown.append((truth[..., j], f"{scan} truth {element} (hidden)", "map"))
+            values = [np.ravel(image) for image, _, kind in shown if kind == "map"]
+            values.append(np.ravel(meta.get("training_eds_range", {}).get(element, [])))
+            vmin, vmax = float(np.nanmin(np.concatenate(values))), float(np.nanmax(np.concatenate(values)))
+            scales.setdefault(scan, {})[element] = (vmin, vmax)
+            for k, (image, text, kind) in enumerate(shown):
+                ax = axes[s * n_rows + k, j]
+                scale = {"vmin": vmin, "vmax": vmax} if kind == "map" else {}
+                drawn = ax.imshow(image, cmap="viridis" if kind == "map" else "magma", extent=extent, **scale)
+                if k == 0 and ood is not None and ood.any():
+                    ax.contour((c0 + np.arange(cols) + 0.5) * size, (r0 + np.arange(rows) + 0.5) * size, ood,
+                               levels=[0.5], colors="red", linewidths=1)
+                ax.set_title(text, fontsize=8)
                 ax.set_xlabel(f"x ({unit})", fontsize=7)
                 ax.set_ylabel(f"y ({unit})", fontsize=7)
                 ax.tick_params(labelsize=6)
                 fig.colorbar(drawn, ax=ax, fraction=0.046, pad=0.04).set_label(meta["units"], fontsize=7)
-        row += n_rows[s]
-    models = ", ".join(sorted({f"{meta['strategy']}/{meta['model']}" for meta, _, _ in loaded}))
+    models = ", ".join(sorted({f"{meta['strategy']}: {meta['model']}" for meta, _, _ in loaded}))
     doses = ", ".join(f"{meta['dose_relative_to_training']:.2f}" for meta, _, _ in loaded)
-    fig.suptitle(f"{title}\nrecommended model {models}; dose relative to training {doses}")
+    fig.suptitle(f"{title}\nrecommended {models}; colour scales span the training scans' EDS; dose relative to "
+                 f"training {doses}")
     fig.tight_layout()
-    return save_figure(fig, png, pdf)
+    return {**save_figure(fig, png, pdf), "scales": scales}

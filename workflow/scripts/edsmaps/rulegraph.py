@@ -6,18 +6,30 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from .atomic import atomic_output
 
 log = logging.getLogger(__name__)
 
 
-def rule_graph(snakefile, configfiles):
-    """The ``snakemake --rulegraph`` dot text of ``snakefile``."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--rulegraph", "--nolock"]
-    if configfiles:
-        cmd += ["--configfile", *map(str, configfiles)]
-    graph = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+# The workflow this package belongs to (workflow/scripts/edsmaps/ -> the repository root).
+SNAKEFILE = Path(__file__).resolve().parents[3] / "Snakefile"
+
+
+def rule_graph(config, snakefile=SNAKEFILE):
+    """The ``snakemake --rulegraph`` dot text of ``snakefile`` run with ``config`` (a dict, given
+    as a config file of its own), in the current working directory."""
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as folder:
+        configfile = Path(folder) / "config.yaml"
+        configfile.write_text(yaml.safe_dump(config))
+        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--rulegraph", "--nolock",
+               "--configfile", str(configfile)]
+        graph = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     start = graph.find("digraph")
     if start < 0:
         raise RuntimeError(f"snakemake --rulegraph printed no graph:\n{graph[-2000:]}")
@@ -90,9 +102,10 @@ def draw_with_matplotlib(graph, png, pdf, dpi=150):
     plt.close(fig)
 
 
-def draw_rule_graph(snakefile, configfiles, png, pdf):
-    """Write the rule graph of ``snakefile`` as PNG and PDF."""
-    graph = rule_graph(snakefile, configfiles)
+def draw_rule_graph(config, png, pdf):
+    """Write the workflow's rule graph with ``config`` as PNG and PDF. Only the config is a
+    parameter, never a path: a finished project moved to another folder has nothing to redo."""
+    graph = rule_graph(config)
     dot = shutil.which("dot")
     if dot is None:
         log.warning("Graphviz 'dot' not found: drawing the rule graph with matplotlib instead")
