@@ -397,8 +397,8 @@ def predicted_maps(maps_dirs, truth_paths, scans, title, png, pdf):
             if truth is not None:
                 label += f"\nMAE vs truth {float(np.mean(np.abs(maps[element] - truth[..., j]))):.3g}"
             shown = [(maps[element], label + flagged, "map"),
-                     (maps.get(f"{element}_std", np.full_like(maps[element], np.nan)), f"{scan} σ {element} "
-                      "(±2σ held 95 % of validation errors)", "sigma")]
+                     (maps.get(f"{element}_std", np.full_like(maps[element], np.nan)), f"{scan} σ {element}\n"
+                      "±2σ held 95 % of validation errors", "sigma")]
             if truth is not None:
                 shown.append((truth[..., j], f"{scan} truth {element} (hidden)", "map"))
             values = [np.ravel(image) for image, _, kind in shown if kind == "map"]
