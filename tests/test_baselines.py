@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from edsmaps.baselines import fit_baseline, predict_cache_baseline, virtual_detectors
+from edsmaps.model_kinds import MODEL_KINDS, ModelKind, register
 from edsmaps.prediction_file import read_cache
 from edsmaps.strategies import TEST, TRAIN, blocked_roles, save_roles
 from synthetic import write_cache
@@ -240,3 +241,60 @@ def test_a_refit_never_reads_a_label_within_the_buffer_of_a_test_pixel(synthetic
     test = role.ravel() == TEST
     predicted = predictions["honest.npz"]["predicted_calibrated"].reshape(N, -1)[test]
     assert np.corrcoef(predicted[:, 0], targets[test, 0])[0, 1] > 0.95  # and it still learns the relation
+
+
+def test_a_kind_that_needs_haadf_is_refused_without_it(synthetic):
+    folder, targets, _ = synthetic
+    cache = read_cache(folder / "fit.npz")
+    write_cache(folder / "dark.npz", cache["patterns"], targets, np.full(N, np.nan), ELEMENTS, SHAPE, divisor=65536)
+    with pytest.raises(ValueError, match=r"baseline haadf_linear needs HAADF maps for the training scans \['0033'\]"):
+        fit_baseline("haadf_linear", {"0033": folder / "dark.npz"}, folder / "split.npz", folder / "x.npz")
+    assert not (folder / "x.npz").exists()
+
+
+def test_a_setting_no_kind_takes_is_refused(synthetic):
+    folder, _, _ = synthetic
+    with pytest.raises(TypeError, match=r"no baseline kind takes the settings \['n_ring'\]"):
+        fit_baseline("virtual_ridge", {"0033": folder / "fit.npz"}, folder / "split.npz", folder / "x.npz", n_ring=6)
+
+
+class TotalCounts(ModelKind):
+    """A kind made up here, outside the package: ridge (the default regressor) on the log of each
+    pattern's total counts, floored at its own setting ``count_floor``, saved in the baseline NPZ."""
+
+    defaults = {"count_floor": 1.0}
+
+    def fit_arrays(self, caches, train, seed, count_floor):
+        return {"count_floor": np.float64(count_floor)}
+
+    def features(self, params, patterns, haadf, indices, divisor):
+        counts = patterns[indices].astype(np.float32).sum(axis=(1, 2)) * np.float32(divisor)
+        return np.log(np.maximum(counts, params["count_floor"]))[:, None].astype(np.float32)
+
+
+@pytest.fixture
+def total_counts():
+    """The made-up kind, registered for one test only: the others see the package's kinds."""
+    register("total_counts", TotalCounts())
+    yield "total_counts"
+    del MODEL_KINDS["total_counts"]
+
+
+@pytest.mark.parametrize("refit", [None, REFIT], ids=["fit", "refit"])
+def test_a_kind_registered_outside_the_package_is_fitted_and_predicted_as_the_package_kinds(synthetic, total_counts,
+                                                                                             refit):
+    folder, targets, role = synthetic
+    pred = fitted_prediction(folder, total_counts, count_floor=2.0, members=4, refit=refit)
+    params = np.load(folder / "total_counts.npz")
+    assert str(params["kind"]) == "total_counts" and params["count_floor"] == 2.0 and params["coef"].shape == (2, 1)
+    test = role.ravel() == TEST
+    predicted = pred["predicted_calibrated"].reshape(N, -1)[test]
+    for i in range(len(ELEMENTS)):
+        assert np.corrcoef(predicted[:, i], targets[test, i])[0, 1] > 0.9
+    assert np.isfinite(pred["predicted_std"]).all() and (pred["predicted_std"] > 0).all()
+    assert ("held_out_calibrated" in pred) == (refit is not None)
+    if refit is not None:  # its fold models carry its own arrays and predict their folds
+        assert any(key.startswith("fold0_") for key in params.files)
+        assert np.isfinite(pred["held_out_calibrated"]).all()
+    with pytest.raises(ValueError, match="'total_counts' is registered already"):
+        register(total_counts, TotalCounts())

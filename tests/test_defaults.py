@@ -11,6 +11,7 @@ from edsmaps.caching import CacheSettings
 from edsmaps.conversion import ConversionSettings
 from edsmaps.demo import DemoSettings
 from edsmaps.model import ModelSettings
+from edsmaps.model_kinds import MODEL_KINDS
 from edsmaps.plan import SPLIT_DEFAULTS
 from edsmaps.training import TrainingSettings
 
@@ -50,9 +51,28 @@ def test_split_defaults_are_the_schemas():
     assert SPLIT_DEFAULTS == schema_defaults(strategy)
 
 
-def test_baseline_names_are_the_schemas():
-    models = SCHEMA["baselines"]["properties"]["models"]
-    assert list(BASELINES) == models["items"]["enum"] == models["default"]
+def test_baseline_names_are_the_registrys_in_the_schema_and_the_config():
+    """A model kind is registered, in both schema enums, the default list and the config's list, or in none."""
+    names = list(MODEL_KINDS)
+    schema = SCHEMA["baselines"]["properties"]
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["baselines"]
+    assert list(BASELINES) == names
+    assert schema["models"]["items"]["enum"] == names == schema["models"]["default"] == config["models"]
+    assert schema["spatial_prior"]["items"]["enum"] == names
+    assert set(schema["spatial_prior"]["default"]) <= set(names) and set(config["spatial_prior"]) <= set(names)
+
+
+# The config key of each kind's own setting (as workflow/rules/common.smk passes them).
+KIND_SETTING_KEYS = {"n_rings": "virtual_rings", "pca_components": "pca_components", "pca_bin": "pca_bin",
+                     "max_pca_pixels": "pca_max_pixels", "n_annuli": "radial_annuli"}
+
+
+def test_model_kind_defaults_are_the_schemas():
+    defaults = schema_defaults(SCHEMA["baselines"]["properties"])
+    for name, kind in MODEL_KINDS.items():
+        disagreeing = {k: (v, defaults[KIND_SETTING_KEYS[k]]) for k, v in kind.defaults.items()
+                       if v != defaults[KIND_SETTING_KEYS[k]]}
+        assert not disagreeing, f"{name}: package default != schema default: {disagreeing}"
 
 
 def test_a_disagreeing_default_is_caught():

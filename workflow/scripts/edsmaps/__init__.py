@@ -10,7 +10,7 @@ this list):
 1. foundation: atomic, logs, layout, plan, demo_files, config_checks, provenance, backend, resume
 2. io: rawio, cacheset, strategies, prediction_file, input_checks, demo
 3. preprocessing: centering, scan_order, conversion, blur, caching, scaling, augmentation, data
-4. model: model, composition, training, inference, calibration, prediction, boosting, baselines, ensemble
+4. model: model, composition, training, inference, calibration, prediction, pattern_features, regressors, boosting, model_kinds, baselines, ensemble
 5. evaluation: metrics, intervals, evaluation, tables, selection, ood, export
 6. figures: figures, rulegraph
 7. tools: benchmark

@@ -28,7 +28,7 @@ def profile_features(patterns, indices, annulus, divisor, factor=1.0, thin_to=1.
     first to ``thin_to`` of their dose when that is below 1 (the expected counts stay, the noise
     becomes that of the lower dose)."""
     from .augmentation import thin_counts
-    from .baselines import CHUNK, radial_features
+    from .pattern_features import CHUNK, radial_features
 
     indices = np.asarray(indices)
     no_haadf = np.full(len(patterns), np.nan, dtype=np.float32)
@@ -89,7 +89,7 @@ def ood_map(cache_paths, split_path, scan_cache, output_npz, seed=0, alpha=ALPHA
         The arrays written.
     """
     from .atomic import atomic_output
-    from .baselines import annulus_of_pixels
+    from .pattern_features import annulus_of_pixels
     from .cacheset import CacheSet, cache_dose
     from .intervals import conformal_quantile
     from .strategies import TRAIN, VALIDATION, load_roles
