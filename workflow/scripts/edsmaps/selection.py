@@ -30,8 +30,9 @@ from .strategies import VALIDATION, spatial_blocks
 log = logging.getLogger(__name__)
 
 
-# From the least to the most flexible: a tie goes to the earlier. Baselines not listed (none
-# today) come after the listed ones, CNN ensembles after every baseline, single CNNs last.
+# From the least to the most flexible: the order tied models are listed in, and the winner of an
+# exact tie in MAE. Baselines not listed come after the listed ones, CNN ensembles after every
+# baseline, single CNNs last.
 SIMPLICITY = ("constant", "haadf_linear", "virtual_ridge", "pca_ridge", "radial_boosting")
 KIND_ORDER = {"baseline": 0, "ensemble": 1, "cnn": 2}
 BLOCK_GRID = 4  # each training scan cut into 4 x 4 blocks for the paired comparison
