@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from .intervals import covered
 from .prediction_file import read_prediction
 from .strategies import TEST
 
@@ -46,7 +47,7 @@ def scores(reference, predicted, sigma=None):
     from sklearn.metrics import r2_score
 
     reference, predicted = np.asarray(reference, float), np.asarray(predicted, float)
-    inside = np.nan if sigma is None else float(np.mean(np.abs(predicted - reference) <= 2 * np.asarray(sigma)))
+    inside = np.nan if sigma is None else covered(predicted - reference, sigma)
     mae = float(np.mean(np.abs(predicted - reference)))
     mean = float(np.mean(reference))
     return {
