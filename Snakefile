@@ -16,6 +16,7 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/dose_curve.smk"
 include: "workflow/rules/figures.smk"
 
 
@@ -26,6 +27,7 @@ rule all:
         all_predictions(),
         all_exported_maps(),
         rules.metric_tables.output,
+        rules.dose_curve_table.output if DOSE_STRATEGIES else [],
         expand(
             "results/figures/comparison/{strategy}.{ext}",
             strategy=SCORED_STRATEGIES,

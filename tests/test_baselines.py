@@ -298,3 +298,36 @@ def test_a_kind_registered_outside_the_package_is_fitted_and_predicted_as_the_pa
         assert np.isfinite(pred["held_out_calibrated"]).all()
     with pytest.raises(ValueError, match="'total_counts' is registered already"):
         register(total_counts, TotalCounts())
+
+
+def test_validation_chooses_the_spatial_prior_the_labels_support(synthetic):
+    """Labels of independent pixels: blurring the maps only hurts. Labels blurred as EDS labels are
+    (the patterns still seeing each pixel alone): the blurred maps are closer."""
+    from edsmaps.blur import blur_map
+
+    folder, targets, role = synthetic
+    both = [("none", 1), ("gaussian", 7)]
+    sharp = fit_baseline("pca_ridge", {"0033": folder / "fit.npz"}, folder / "split.npz", folder / "sharp.npz",
+                         pca_components=4, pca_bin=1, members=2, spatial_prior=both)
+    assert str(sharp["prior_blur_method"]) == "none"
+    assert list(sharp["prior_candidates"]) == ["none 1", "gaussian 7"]
+    blurred = np.stack([blur_map(targets[:, e].reshape(SHAPE), "gaussian", 7).ravel() for e in range(2)], axis=1)
+    blurred[role.ravel() == TEST] = np.nan
+    cache = read_cache(folder / "fit.npz")
+    write_cache(folder / "blurred.npz", cache["patterns"], blurred, cache["haadf"], ELEMENTS, SHAPE, divisor=65536)
+    smooth = fit_baseline("pca_ridge", {"0033": folder / "blurred.npz"}, folder / "split.npz", folder / "smooth.npz",
+                          pca_components=4, pca_bin=1, members=2, spatial_prior=both)
+    assert str(smooth["prior_blur_method"]) == "gaussian" and int(smooth["prior_blur_kernel"]) == 7
+    assert smooth["prior_validation_mae"][1] < smooth["prior_validation_mae"][0]
+
+
+def test_thinning_augmentation_fits_on_lower_dose_patterns_reproducibly(synthetic):
+    folder, targets, role = synthetic
+
+    def fit(name, fraction):
+        return fit_baseline("virtual_ridge", {"0033": folder / "fit.npz"}, folder / "split.npz", folder / name,
+                            n_rings=4, members=2, min_dose_fraction=fraction)
+
+    plain, thinned, again = fit("plain.npz", 1.0), fit("a.npz", 0.1), fit("b.npz", 0.1)
+    np.testing.assert_array_equal(thinned["coef"], again["coef"])
+    assert not np.array_equal(plain["coef"], thinned["coef"])

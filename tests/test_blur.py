@@ -33,3 +33,18 @@ def test_none_copies_and_unknown_method_is_refused():
     assert out is not IMAGE
     with pytest.raises(ValueError, match="unknown blur method 'box'"):
         blur_map(IMAGE, "box")
+
+
+@pytest.mark.parametrize("method", ["gaussian", "mean", "median", "bilateral"])
+def test_the_support_of_a_prior_gives_the_chosen_pixels_blurred_values_exactly(method):
+    from edsmaps.blur import blur_pixel_values, prior_support
+
+    shape = (14, 11)
+    values = np.random.default_rng(0).uniform(size=(shape[0] * shape[1], 2))
+    chosen = np.zeros(len(values), dtype=bool)
+    chosen[[0, 20, 75, 153]] = True  # corners and edges: the reflected border stays inside the window
+    support = prior_support(chosen, shape, [("none", 1), (method, 5)])
+    assert support[chosen].all() and support.sum() < len(values)
+    partial = np.where(support[:, None], values, 0.0)
+    np.testing.assert_array_equal(blur_pixel_values(partial, shape, method, 5)[chosen],
+                                  blur_pixel_values(values, shape, method, 5)[chosen])

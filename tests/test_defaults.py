@@ -58,8 +58,9 @@ def test_baseline_names_are_the_registrys_in_the_schema_and_the_config():
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["baselines"]
     assert list(BASELINES) == names
     assert schema["models"]["items"]["enum"] == names == schema["models"]["default"] == config["models"]
-    assert schema["spatial_prior"]["items"]["enum"] == names
-    assert set(schema["spatial_prior"]["default"]) <= set(names) and set(config["spatial_prior"]) <= set(names)
+    listed = next(option for option in schema["spatial_prior"]["oneOf"] if option.get("type") == "array")
+    assert listed["items"]["enum"] == names
+    assert schema["spatial_prior"]["default"] == "validation" == config["spatial_prior"]
 
 
 # The config key of each kind's own setting (as workflow/rules/common.smk passes them).

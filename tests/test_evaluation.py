@@ -67,3 +67,16 @@ def test_comparison_spreads_over_seeds_and_takes_calibrated_cnn_and_measured_cei
     assert "| single | blocked | O | 0.70 ± 0.14 | 0.85 ± 0.07 |\n" in markdown
     comparison.loc[0, "calibration"] = "linear/mean"  # one replicate's output died
     assert "| single | blocked | O | 0.70 ± 0.14 † | 0.85 ± 0.07 | 0.96 ± 0.01 |" in comparison_markdown(comparison)
+
+
+def test_a_models_share_of_what_the_data_allow_runs_from_the_constant_to_the_oracle():
+    import pandas as pd
+
+    from edsmaps.evaluation import oracle_share_markdown
+
+    rows = [("baseline", "constant", 0.04), ("oracle", "oracle", 0.01), ("baseline", "radial_boosting", 0.02)]
+    table = pd.DataFrame([{"strategy": "extrapolate", "reference": "truth", "kind": kind, "variant": variant,
+                           "output": element, "mae_mean": mae} for kind, variant, mae in rows for element in "AB"])
+    text = oracle_share_markdown(table)
+    assert "| extrapolate | 1.00 | 0.67 |" in text  # (4 - 2) / (4 - 1)
+    assert oracle_share_markdown(table[table["variant"] != "oracle"]) == ""

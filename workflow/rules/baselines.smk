@@ -28,3 +28,37 @@ for strategy in STRATEGY_SETTINGS:
             settings=baseline_settings(strategy),
         script:
             "../scripts/fit_baseline.py"
+
+
+# The demo's oracle ceiling: trees on the hidden quantities of its physics (never a user's model).
+if config["demo"]["enabled"]:
+    for strategy in SCORED_STRATEGIES:
+
+        rule:
+            name:
+                per_strategy_rule("oracle_ceiling", strategy)
+            input:
+                caches=cache_files(scans_of_strategy(strategy)),
+                truths=[demo_truth_file(s) for s in scans_of_strategy(strategy)],
+                split=f"results/splits/{strategy}.npz",
+            output:
+                predictions=prediction_files(
+                    strategy, ORACLE, scans_of_strategy(strategy)
+                ),
+            log:
+                f"logs/oracle_ceiling/{strategy}.log",
+            benchmark:
+                f"benchmarks/oracle_ceiling/{strategy}.tsv"
+            conda:
+                "../../envs/preprocess.yaml"
+            threads: 1
+            params:
+                training_scans=training_scans(strategy),
+                scans=scans_of_strategy(strategy),
+                label_blur=[
+                    config["cache"]["blur_method"],
+                    config["cache"]["blur_kernel"],
+                ],
+                seed=config["training"]["seed"],
+            script:
+                "../scripts/oracle_ceiling.py"

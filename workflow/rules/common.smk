@@ -101,6 +101,11 @@ def raw_inputs():
     return files
 
 
+PRIOR_BY_VALIDATION = (
+    "validation"  # a spatial_prior setting: each model chooses on validation pixels
+)
+
+
 def config_problems():
     """What the schema cannot say, all at once: names that must match, the crop, figures, the
     demo's folder, and (real data, main process only) raw files present and MRC headers
@@ -125,9 +130,10 @@ def config_problems():
     problems += checks.crop_problems(config)
     problems += checks.strategy_problems(config["strategies"], SCANS, VARIANTS)
     problems += checks.split_problems(config)
-    problems += checks.unknown_variant_problems(
-        "prediction.spatial_prior", config["prediction"]["spatial_prior"], VARIANTS
-    )
+    if config["prediction"]["spatial_prior"] != PRIOR_BY_VALIDATION:
+        problems += checks.unknown_variant_problems(
+            "prediction.spatial_prior", config["prediction"]["spatial_prior"], VARIANTS
+        )
     problems += checks.maps_problems(MAPS_STRATEGY, config["strategies"], PREDICT_ONLY)
     figures, curve = config["figures"], config["learning_curve"]
     uses = [
@@ -307,20 +313,30 @@ def baseline_settings(strategy):
         "pca_bin": settings["pca_bin"],
         "max_pca_pixels": settings["pca_max_pixels"],
         "members": settings["bootstrap_members"],
+        "min_dose_fraction": settings["min_dose_fraction"],
         "n_annuli": settings["radial_annuli"],
-        "spatial_prior_models": settings["spatial_prior"],
-        "label_blur": [config["cache"]["blur_method"], config["cache"]["blur_kernel"]],
+        "spatial_priors": {
+            kind: spatial_prior_candidates(settings["spatial_prior"], kind)
+            for kind in BASELINES
+        },
         "seed": config["training"]["seed"],
     }
 
 
+def spatial_prior_candidates(setting, name):
+    """The spatial priors (blur method, kernel) a model chooses from on validation pixels: none
+    and the EDS labels' kernel where ``setting`` is "validation", else the one the list gives.
+    """
+    labels = [config["cache"]["blur_method"], config["cache"]["blur_kernel"]]
+    if setting == PRIOR_BY_VALIDATION:
+        return [["none", 1], labels]
+    return [labels] if name in setting else [["none", 1]]
+
+
 def cnn_spatial_prior(wildcards):
-    """(blur method, kernel) a trained model's maps are blurred with: the EDS labels' kernel
-    for the variants in prediction.spatial_prior, else none."""
+    """The spatial priors a trained model chooses from (prediction.spatial_prior)."""
     variant, _ = CNN_MODELS[wildcards.model]
-    if variant in config["prediction"]["spatial_prior"]:
-        return [config["cache"]["blur_method"], config["cache"]["blur_kernel"]]
-    return ["none", 1]
+    return spatial_prior_candidates(config["prediction"]["spatial_prior"], variant)
 
 
 def backend_settings():
@@ -437,6 +453,9 @@ RECOMMENDED_MODEL = (
     RECOMMENDED,
     {"variant": RECOMMENDED, "replicate": 1, "kind": RECOMMENDED},
 )
+ORACLE = "oracle"
+# The demo's oracle is scored as a ceiling beside the models, never ranked among them.
+ORACLE_MODEL = [(ORACLE, {"variant": ORACLE, "replicate": 1, "kind": ORACLE})]
 
 
 def scored_predictions(strategies=SCORED_STRATEGIES, models=None):
@@ -445,7 +464,11 @@ def scored_predictions(strategies=SCORED_STRATEGIES, models=None):
     return [
         {"strategy": strategy, "model": model, **labels, "scan": scan, "path": path}
         for strategy in strategies
-        for model, labels in [*strategy_models(strategy), RECOMMENDED_MODEL]
+        for model, labels in [
+            *strategy_models(strategy),
+            RECOMMENDED_MODEL,
+            *(ORACLE_MODEL if config["demo"]["enabled"] else []),
+        ]
         if models is None or model in models
         for scan, path in zip(
             scans_of_strategy(strategy),
@@ -639,8 +662,83 @@ def figure_table():
             title=f"Maps of the scans without EDS (strategy {MAPS_STRATEGY}: trained on "
             f"{', '.join(training_scans(MAPS_STRATEGY))})",
         )
+    if DOSE_STRATEGIES:
+        table["fig12_dose_curve"] = figure(
+            "figures.dose_curve",
+            {
+                "curve_tsv": "results/tables/dose_curve.tsv",
+                "comparison_tsv": "results/tables/comparison.tsv",
+            },
+        )
     table["fig10_workflow"] = figure("rulegraph.draw_rule_graph", {}, config=config)
     return table
+
+
+def dose_curve_strategies():
+    """The strategies whose test scans are not their training scans: what a new scan at a lower
+    dose would meet."""
+    found = []
+    for strategy in SCORED_STRATEGIES:
+        train, test = resolve_strategy(STRATEGY_SETTINGS[strategy], SCANS)
+        if test and not set(test) & set(train):
+            found.append(strategy)
+    return found
+
+
+DOSE_STRATEGIES = dose_curve_strategies()
+
+
+def dose_series_file(strategy):
+    return f"results/dose_curve/{strategy}.npz"
+
+
+def dose_curve_models(strategy):
+    """{model: [kind, [the replicates in its dose series]]} of a strategy's dose curve: a CNN
+    replicate or a baseline itself, an ensemble its replicates."""
+    models = {}
+    for model, labels in strategy_models(strategy):
+        if labels["kind"] == "ensemble":
+            variant = labels["variant"].removesuffix("-ensemble")
+            replicates = [n for n, (v, _) in CNN_MODELS.items() if v == variant]
+            models[model] = ["ensemble", replicates]
+        else:
+            models[model] = [labels["kind"], [model]]
+    return models
+
+
+def dose_series_models(strategy):
+    """{model: [kind, {artefact: path}]} of every fitted model a strategy's dose series runs."""
+    models = {}
+    for model, labels in strategy_models(strategy):
+        if labels["kind"] == "baseline":
+            paths = {"baseline": f"results/baselines/{strategy}/{model}.npz"}
+        elif labels["kind"] == "cnn":
+            paths = {
+                "model": model_file(strategy, model, "model.keras"),
+                "scaling": model_file(strategy, model, "input_scaling.json"),
+                "calibration": model_file(strategy, model, "calibration.json"),
+            }
+        else:
+            continue
+        models[model] = [labels["kind"], paths]
+    return models
+
+
+def dose_series_predictions(strategy):
+    """{model: {scan: full-dose prediction}} of the fitted models on a strategy's test scans."""
+    scans = test_scans(strategy)
+    return {
+        model: dict(zip(scans, prediction_files(strategy, model, scans)))
+        for model in dose_series_models(strategy)
+    }
+
+
+def xray_counts_files():
+    """{scan: X-ray count map per element} of the scans with EDS, or {} without data.eds_counts."""
+    template = config["data"]["eds_counts"]
+    if template is None:
+        return {}
+    return {scan: [raw_file(template, scan, el) for el in ELEMENTS] for scan in SCANS}
 
 
 FIGURE_TABLE = figure_table()

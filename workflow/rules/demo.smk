@@ -6,6 +6,11 @@ if config["demo"]["enabled"]:
             eds=[raw_file(config["data"]["eds"], "{scan}", el) for el in DEMO_ELEMENTS],
             haadf=raw_file(config["data"]["haadf"] or DEMO_HAADF_TEMPLATE, "{scan}"),
             truth=os.path.join(config["data"]["folder"], "truth", "{scan}.npz"),
+            counts=[
+                raw_file(config["data"]["eds_counts"], "{scan}", el)
+                for el in DEMO_ELEMENTS
+                if config["data"]["eds_counts"]
+            ],
         log:
             "logs/generate_demo_scan/{scan}.log",
         benchmark:

@@ -59,6 +59,7 @@ rule metric_tables:
         truths=list(truth_files().values()),
         caches=cache_files(SCANS),
         splits=expand("results/splits/{strategy}.npz", strategy=STRATEGIES),
+        dose_saving=["results/tables/dose_saving.tsv"] if DOSE_STRATEGIES else [],
     output:
         metrics=report(
             "results/tables/metrics.tsv",

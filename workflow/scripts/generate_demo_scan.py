@@ -24,4 +24,5 @@ generate_demo_scan(
     truth_path=snakemake.output.truth,
     dose=demo["predict_only_dose"] if snakemake.wildcards.scan in snakemake.params.predict_only else 1.0,
     extra_band=demo["predict_only_oxide_band"] if snakemake.wildcards.scan in snakemake.params.predict_only else None,
+    counts_paths=dict(zip(snakemake.params.demo_elements, snakemake.output.counts)),
 )

@@ -13,6 +13,7 @@ write_metric_tables(
     split_paths=dict(zip(snakemake.params.strategies, snakemake.input.splits)),
     recommended_path=snakemake.input.recommended,
     intervals_path=snakemake.input.intervals,
+    dose_saving_path=snakemake.input.dose_saving[0] if snakemake.input.dose_saving else None,
     outputs=dict(snakemake.output.items()),
 )
 write_manifest(snakemake.output.provenance, config=snakemake.config)

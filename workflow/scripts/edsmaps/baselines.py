@@ -12,17 +12,21 @@ replacement: neighbours' labels share EDS counts) give each prediction an uncert
 members' spread. A fitted baseline is an NPZ of plain arrays.
 """
 
+import logging
 import re
+from dataclasses import replace
 
 import numpy as np
 
 from .atomic import atomic_output
-from .blur import NO_PRIOR
+from .blur import NO_PRIOR, prior_candidates
 from .cacheset import CacheSet, dose_factor
 from .model_kinds import MODEL_KINDS, kind_settings, model_kind
 from .pattern_features import virtual_detectors  # noqa: F401 (re-exported: importers of the baselines use it)
 from .regressors import RIDGE_ALPHAS, fit_ridge  # noqa: F401 (re-exported, as virtual_detectors)
 from .strategies import TRAIN, UNUSED, VALIDATION, load_roles, spatial_blocks
+
+log = logging.getLogger(__name__)
 
 BASELINES = tuple(MODEL_KINDS)  # the built-in kinds, from the least to the most flexible
 BOOTSTRAP_GRID = 4  # every training scan cut into 4 x 4 blocks for the bootstrap
@@ -36,22 +40,39 @@ def features(params, patterns, haadf, indices, divisor):
 
 
 class _Features:
-    """Features of the chosen pixels of every cache of a CacheSet, stacked."""
+    """Features of the chosen pixels of every cache of a CacheSet, stacked; pixels with
+    ``dose_fractions`` see their patterns Poisson-thinned to them first (:meth:`thinned`)."""
 
-    def __init__(self, caches, params):
+    def __init__(self, caches, params, min_dose_fraction=1.0, seed=0):
         self.caches, self.params = caches, params
+        self.min_dose_fraction, self.seed = min_dose_fraction, seed
+
+    def thinned(self, pixels):
+        """``pixels`` marked to be seen at a dose drawn from [min_dose_fraction, 1] each (as they are
+        when min_dose_fraction is 1): the training augmentation of :func:`fit_baseline`."""
+        if self.min_dose_fraction >= 1:
+            return pixels
+        rng = np.random.default_rng([self.seed, len(pixels.index)])
+        return replace(pixels, dose_fractions=rng.uniform(self.min_dose_fraction, 1.0, len(pixels.index)))
 
     def __call__(self, pixels):
+        from .augmentation import thin_counts
+
         parts = []
         for number in range(len(self.caches.scans)):
             rows = pixels.index[:, 0] == number
-            parts.append(features(self.params, self.caches.patterns[number], self.caches.haadf[number],
-                                  pixels.index[rows, 1], self.caches.divisor * self.caches.dose_factors[number]))
+            patterns, haadf, indices = self.caches.patterns[number], self.caches.haadf[number], pixels.index[rows, 1]
+            if pixels.dose_fractions is not None:
+                rng = np.random.default_rng([self.seed, number, len(indices)])
+                patterns = thin_counts(patterns[indices], self.caches.divisor, pixels.dose_fractions[rows], rng)
+                haadf, indices = haadf[indices], np.arange(len(indices))
+            parts.append(features(self.params, patterns, haadf, indices,
+                                  self.caches.divisor * self.caches.dose_factors[number]))
         return np.concatenate(parts)
 
 
 def fit_baseline(kind, cache_paths, split_path, output_npz, seed=42, members=8, spatial_prior=NO_PRIOR, refit=None,
-                 **settings):
+                 min_dose_fraction=1.0, **settings):
     """Fit one baseline on the TRAIN pixels of a strategy (ridge alpha, boosting rounds chosen on
     VALIDATION) and save it. With ``refit``, fit it again with those settings on every pixel
     :func:`edsmaps.strategies.final_fit_pixels` allows — validation pixels included — and, so
@@ -70,9 +91,14 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, seed=42, members=8, 
             and of the bootstrap.
         members: block-bootstrap refits whose spread is the prediction's uncertainty.
         spatial_prior: (blur method, kernel) the maps are blurred with (:func:`edsmaps.blur.blur_map`),
-            the EDS labels' own; ("none", 1) predicts every pixel on its own.
+            the EDS labels' own; ("none", 1) predicts every pixel on its own; a list of them: the one
+            with the lowest validation MAE (held-out predictions, as validation scores them), the
+            first on a tie (``prior_candidates`` and ``prior_validation_mae`` record the choice).
         refit: the strategy's split settings (split, buffer, train_fraction, random_state), or
             None to keep the fit on the TRAIN pixels.
+        min_dose_fraction: below 1, every pattern a model is fitted on (never a validation one) is
+            Poisson-thinned to a dose drawn from [min_dose_fraction, 1] and seen at the training
+            dose, so the model meets lower-dose noise.
         settings: the kinds' own settings (``n_rings``, ``pca_components``, ...), each kind taking
             those its ``defaults`` name (:mod:`edsmaps.model_kinds`, which says what they mean).
     Raises:
@@ -81,30 +107,65 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, seed=42, members=8, 
     """
     from .strategies import fit_pixels
 
+    candidates = prior_candidates(spatial_prior)
     baseline_kind, own_settings = model_kind(kind), kind_settings(kind, settings)
     roles = load_roles(split_path)
     caches = CacheSet(cache_paths)
     train, val = caches.pixels(roles, [TRAIN]), caches.pixels(roles, [VALIDATION])
     params = {"kind": np.array(kind), "elements": np.array(caches.elements), "dose": np.float64(caches.reference_dose),
-              "prior_blur_method": np.array(spatial_prior[0]), "prior_blur_kernel": np.array(int(spatial_prior[1]))}
+              "prior_blur_method": np.array(candidates[0][0]), "prior_blur_kernel": np.array(candidates[0][1])}
     if baseline_kind.needs_haadf and not (np.isfinite(train.haadf).all() and np.isfinite(val.haadf).all()):
         raise ValueError(f"baseline {kind} needs HAADF maps for the training scans {caches.scans} (data.haadf)")
     regressor = baseline_kind.regressor
     params.update(baseline_kind.fit_arrays(caches, train, seed, **own_settings))
     params.update(regressor.provenance())
-    feats = _Features(caches, params)
+    feats = _Features(caches, params, min_dose_fraction, seed)
     shapes = [roles[scan].shape for scan in caches.scans]
-    model = _fit_model(regressor, feats, train, val, shapes, members, seed)
+    model = _fit_model(regressor, feats, feats.thinned(train), val, shapes, members, seed)
     if refit is not None:
         training_roles = {scan: roles[scan] for scan in caches.scans}
         params.update(_cross_fit(regressor, feats, caches, training_roles, refit, val, shapes, seed, model,
                                  members // 2))
-        model = _fit_model(regressor, feats, fit_pixels(caches, roles, refit), val, shapes, members, seed,
-                           chosen=model)
+        model = _fit_model(regressor, feats, feats.thinned(fit_pixels(caches, roles, refit)), val, shapes, members,
+                           seed, chosen=model)
     params.update(model)
+    if len(candidates) > 1:
+        params.update(_choose_prior(params, caches, roles, candidates))
     with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **params)
     return params
+
+
+def _choose_prior(params, caches, roles, candidates):
+    """The spatial prior of ``candidates`` with the lowest MAE on the validation pixels, each
+    predicted by the model that never saw it (a refit's fold model, else the fit itself), as
+    params arrays: the chosen ``prior_blur_*``, ``prior_candidates`` and ``prior_validation_mae``."""
+    from .blur import blur_pixel_values, prior_support
+    from .composition import project_composition
+
+    models = fold_models(params) or {None: params}
+    errors = {prior: [] for prior in candidates}
+    for number, scan in enumerate(caches.scans):
+        validation = roles[scan].ravel() == VALIDATION
+        fold_map = params.get(f"{FOLD_MAP}{scan}")
+        for fold, model in models.items():
+            chosen = validation if fold is None else validation & (fold_map.ravel() == fold)
+            if not chosen.any():
+                continue
+            support = np.flatnonzero(prior_support(chosen, roles[scan].shape, candidates))
+            raw = np.zeros((len(chosen), len(caches.elements)))
+            raw[support] = predict_baseline(model, caches.patterns[number], caches.haadf[number],
+                                            caches.divisor * caches.dose_factors[number], support)[0]
+            for prior in candidates:
+                blurred = blur_pixel_values(raw, roles[scan].shape, *prior)
+                errors[prior].append(project_composition(blurred[chosen])[0] - caches.eds[number][chosen])
+    mae = [float(np.mean(np.abs(np.concatenate(errors[prior])))) if errors[prior] else np.inf for prior in candidates]
+    best = candidates[int(np.argmin(mae))]
+    log.info("%s: spatial prior chosen on validation pixels: %s (MAE %s)", str(params["kind"]), best,
+             dict(zip((f"{m} {k}" for m, k in candidates), np.round(mae, 6))))
+    return {"prior_blur_method": np.array(best[0]), "prior_blur_kernel": np.array(best[1]),
+            "prior_candidates": np.array([f"{m} {k}" for m, k in candidates]),
+            "prior_validation_mae": np.array(mae)}
 
 
 def _cross_fit(regressor, feats, caches, roles, refit, val, shapes, seed, chosen, members, n_folds=5):
@@ -130,7 +191,8 @@ def _cross_fit(regressor, feats, caches, roles, refit, val, shapes, seed, chosen
     for fold in np.unique(folds):
         kept = {scan: np.where(allowed[scan] & ~near(fold_maps[scan] == fold, buffer), TRAIN, UNUSED)
                 for scan in caches.scans}
-        model = _fit_model(regressor, feats, caches.pixels(kept, [TRAIN]), val, shapes, members, seed, chosen=chosen)
+        model = _fit_model(regressor, feats, feats.thinned(caches.pixels(kept, [TRAIN])), val, shapes, members, seed,
+                           chosen=chosen)
         arrays.update({f"{FOLD.format(fold)}{key}": value for key, value in model.items()})
     return {**arrays, **{f"{FOLD_MAP}{scan}": fold_map for scan, fold_map in fold_maps.items()}}
 
@@ -159,11 +221,12 @@ def load_baseline(path):
         return {key: npz[key] for key in npz.files}
 
 
-def predict_baseline(params, patterns, haadf, divisor):
-    """Predicted composition (N, E) float64 of every pattern of one cache, pixel by pixel, and
-    the bootstrap members' predictions (K, N, E) float64."""
+def predict_baseline(params, patterns, haadf, divisor, indices=None):
+    """Predicted composition (n, E) float64 of the patterns ``indices`` (default: every one) of
+    one cache, pixel by pixel, and the bootstrap members' predictions (K, n, E) float64."""
     baseline_kind = model_kind(str(params["kind"]))
-    x = baseline_kind.features(params, patterns, haadf, np.arange(len(patterns)), divisor).astype(np.float64)
+    indices = np.arange(len(patterns)) if indices is None else indices
+    x = baseline_kind.features(params, patterns, haadf, indices, divisor).astype(np.float64)
     return baseline_kind.regressor.predict(params, x)
 
 
@@ -193,8 +256,8 @@ def predict_cache_baseline(params, cache, role, output_npz, scan=None):
                          f"{list(params['elements'])}")
     factor = dose_factor(params["dose"], cache["dose"])
     predicted, spread = _prior_maps(params, cache, factor)
-    possible, _ = project_composition(predicted)
-    maps = {"predicted": predicted, "predicted_calibrated": possible, "predicted_std": spread}
+    maps = {"predicted": predicted, "predicted_calibrated": project_composition(predicted)[0],
+            "predicted_std": spread}
     fold_map = params.get(f"{FOLD_MAP}{scan}")
     if fold_map is not None and (role == VALIDATION).any():
         held_out, held_out_spread = predicted.copy(), spread.copy()
@@ -205,6 +268,15 @@ def predict_cache_baseline(params, cache, role, output_npz, scan=None):
         maps["held_out_calibrated"], _ = project_composition(held_out)
         maps["held_out_std"] = held_out_spread
     write_prediction(output_npz, cache, role, maps, dose_ratio=1 / factor, fit_pixels=int(params["n_fit_pixels"]))
+
+
+def baseline_maps(params, cache):
+    """What :func:`predict_cache_baseline` writes of one cache, in memory: the calibrated
+    prediction (N, E) (projected onto possible compositions) and the members' spread (N, E)."""
+    from .composition import project_composition
+
+    predicted, spread = _prior_maps(params, cache, dose_factor(params["dose"], cache["dose"]))
+    return project_composition(predicted)[0], spread
 
 
 def _prior_maps(params, cache, factor):
@@ -223,7 +295,7 @@ def _prior_maps(params, cache, factor):
 
 
 def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, baseline_npz, prediction_paths,
-                             spatial_prior_models=(), label_blur=NO_PRIOR, **settings):
+                             spatial_priors=None, **settings):
     """Fit a baseline on a strategy's training pixels, refitted where asked (:func:`fit_baseline`),
     and predict every scan asked for in the same job.
 
@@ -234,13 +306,13 @@ def fit_and_predict_baseline(kind, training_scans, cache_paths, split_path, base
         split_path: the strategy's split NPZ.
         baseline_npz: the fitted baseline written.
         prediction_paths: {scan: prediction NPZ} (:func:`predict_cache_baseline`) to write.
-        spatial_prior_models: the baselines whose maps take the spatial prior.
-        label_blur: (method, kernel) the EDS labels were blurred with: the spatial prior's.
+        spatial_priors: {kind: the spatial priors (blur method, kernel) it chooses from}
+            (:func:`fit_baseline`); a kind not named takes none.
         settings: the other keyword settings of :func:`fit_baseline`.
     """
     from .prediction_file import read_cache, scan_role
 
-    prior = tuple(label_blur) if kind in spatial_prior_models else NO_PRIOR
+    prior = (spatial_priors or {}).get(kind, [NO_PRIOR])
     params = fit_baseline(kind, {s: cache_paths[s] for s in training_scans}, split_path, baseline_npz,
                           spatial_prior=prior, **settings)
     for scan, output_npz in prediction_paths.items():

@@ -41,3 +41,25 @@ def blur_pixel_values(values, scan_shape, method, kernel):
     maps = np.asarray(values).reshape(-1, *scan_shape, values.shape[-1])
     blurred = [[blur_map(m[..., e], method, kernel) for e in range(m.shape[-1])] for m in maps]
     return np.asarray(blurred, dtype=np.float64).transpose(0, 2, 3, 1).reshape(values.shape)
+
+
+def prior_candidates(spatial_prior):
+    """The spatial priors (method, kernel) a model chooses from: a list of pairs, or one pair."""
+    if len(spatial_prior) and isinstance(spatial_prior[0], (list, tuple)):
+        return [(str(m), int(k)) for m, k in spatial_prior]
+    return [(str(spatial_prior[0]), int(spatial_prior[1]))]
+
+
+def prior_support(chosen, scan_shape, spatial_priors):
+    """(N,) bool: the pixels of a (rows, cols) scan whose values the ``chosen`` (N,) bool pixels'
+    values depend on after any of ``spatial_priors`` (each filter reads a kernel x kernel window,
+    borders reflected inside it): predicting these alone gives the chosen pixels' blurred values
+    exactly."""
+    from scipy.ndimage import binary_dilation
+
+    radius = max(int(kernel) // 2 if method != "none" else 0 for method, kernel in spatial_priors)
+    chosen = np.asarray(chosen, dtype=bool)
+    if radius == 0:
+        return chosen
+    window = np.ones((2 * radius + 1, 2 * radius + 1), dtype=bool)
+    return binary_dilation(chosen.reshape(scan_shape), structure=window).ravel()

@@ -30,11 +30,14 @@ def dose_factor(reference_dose, scan_dose):
 
 @dataclass
 class LabelledPixels:
-    """The (cache number, pattern number) index of chosen pixels and their targets."""
+    """The (cache number, pattern number) index of chosen pixels and their targets;
+    ``dose_fractions`` (n,): the dose each pixel's pattern is thinned to before a model sees it
+    (training augmentation), or None."""
 
     index: np.ndarray
     eds: np.ndarray
     haadf: np.ndarray
+    dose_fractions: np.ndarray | None = None
 
 
 class CacheSet:

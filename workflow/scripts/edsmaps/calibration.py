@@ -20,7 +20,7 @@ import logging
 
 import numpy as np
 
-from .blur import NO_PRIOR
+from .blur import NO_PRIOR, prior_candidates, prior_support
 
 from .strategies import spatial_folds
 
@@ -174,38 +174,68 @@ def constant_values(caches, roles, refit):
 
 def calibrate(model, scaling, roles, caches, batch_size, spatial_prior=NO_PRIOR, refit=None):
     """Predict the validation pixels of the training scans and choose every output's calibration
-    (:func:`fit_calibration`).
+    (:func:`fit_calibration`), and the spatial prior where there is a choice.
 
     Args:
         model, scaling: the trained model and its input scaling (dict).
         roles: the strategy's pixel roles ({scan: (rows, cols)}; validation pixels: role 2).
         caches: the training scans' :class:`edsmaps.cacheset.CacheSet`.
         batch_size: patterns per prediction batch.
-        spatial_prior: (blur method, kernel) of :func:`edsmaps.inference.predict_scan_pixels`.
+        spatial_prior: (blur method, kernel) of :func:`edsmaps.inference.predict_scan_pixels`, or a
+            list of them: the one whose calibrated validation MAE (cross-fitted, mean over the
+            elements) is lowest is chosen, the first on a tie.
         refit: the strategy's split settings where the baselines are refitted (the constant's
             pixels, :func:`constant_values`), else None.
     Returns:
         The calibration (JSON-able dict; per output: choice, alpha, beta, dead, n_pixels, n_folds,
-        cross-fitted MAE of every candidate).
+        cross-fitted MAE of every candidate; ``spatial_prior``: the chosen prior and each
+        candidate's validation MAE).
     """
-    from .inference import predict_scan_pixels
+    from .inference import predict_patterns, with_prior
     from .strategies import VALIDATION
 
+    candidates = prior_candidates(spatial_prior)
     pixels = caches.pixels(roles, [VALIDATION])
     constants = constant_values(caches, roles, refit)
-    predicted = {}
+    predicted = {tuple(prior): {} for prior in candidates}
     for number in range(len(caches.scans)):
         rows = pixels.index[:, 0] == number
-        if rows.any():
-            out = predict_scan_pixels(model, caches.patterns[number], pixels.index[rows, 1],
-                                      roles[caches.scans[number]].shape, scaling, batch_size, caches.doses[number],
-                                      spatial_prior)
-            for name, values in out.items():
-                predicted.setdefault(name, []).append(values)
-    predicted = {name: np.concatenate(v) for name, v in predicted.items()}
+        if not rows.any():
+            continue
+        shape = roles[caches.scans[number]].shape
+        chosen = np.zeros(shape[0] * shape[1], dtype=bool)
+        chosen[pixels.index[rows, 1]] = True
+        support = np.flatnonzero(prior_support(chosen, shape, candidates))  # all the blurred values read
+        out = predict_patterns(model, caches.patterns[number], support, scaling, batch_size, caches.doses[number])
+        whole = {}
+        for name, values in out.items():
+            whole[name] = np.zeros((len(chosen), *values.shape[1:]), dtype=values.dtype)
+            whole[name][support] = values
+        for prior in candidates:
+            picked = with_prior(whole, pixels.index[rows, 1], shape, prior)
+            for name, values in picked.items():
+                predicted[tuple(prior)].setdefault(name, []).append(values)
     truth = {"eds": pixels.eds, "haadf": pixels.haadf}
     folds = spatial_folds(pixels.index, [roles[scan].shape for scan in caches.scans])
-    calibration = fit_calibration(predicted, truth, caches.elements, folds, constants)
+    fitted = {}
+    for prior, values in predicted.items():
+        values = {name: np.concatenate(v) for name, v in values.items()}
+        fitted[prior] = fit_calibration(values, truth, caches.elements, folds, constants)
+    scores = {prior: _validation_mae(calibration, caches.elements) for prior, calibration in fitted.items()}
+    chosen = min(scores, key=lambda prior: (scores[prior], list(scores).index(prior)))
+    calibration = fitted[chosen]
+    calibration["spatial_prior"] = {"chosen": list(chosen),
+                                    "validation_mae": {f"{m} {k}": scores[(m, k)] for m, k in scores}}
+    if len(candidates) > 1:
+        log.info("spatial prior chosen on validation pixels: %s (mean calibrated MAE %s)", chosen,
+                 {f"{m} {k}": round(v, 6) for (m, k), v in scores.items()})
     calibration["fitted_on"] = ("validation pixels of the training scans, candidates cross-fitted over spatial blocks; "
                                 "mean: the constant baseline's value")
     return calibration
+
+
+def _validation_mae(calibration, elements):
+    """Mean over the elements of the chosen calibration's cross-fitted validation MAE (NaN-free:
+    an element without a score counts as infinitely bad)."""
+    values = [calibration["outputs"][e]["cv_mae"].get(calibration["outputs"][e]["choice"]) for e in elements]
+    return float(np.mean([np.inf if v is None else v for v in values]))

@@ -57,11 +57,12 @@ class DemoSettings:
 @dataclass
 class DemoScan:
     """One generated scan. Shapes: patterns (N, Q, Q) uint16 with N = rows * cols row-major;
-    eds maps (rows, cols) float32 atomic fraction; haadf (rows, cols) float32; truth arrays
-    (rows, cols[, ...]) float32."""
+    eds maps (rows, cols) float32 atomic fraction quantified from ``xray_counts`` (rows, cols, 6)
+    int64 (ELEMENTS' order); haadf (rows, cols) float32; truth arrays (rows, cols[, ...]) float32."""
 
     patterns: np.ndarray
     eds: dict[str, np.ndarray]
+    xray_counts: np.ndarray
     haadf: np.ndarray
     composition: np.ndarray
     thickness: np.ndarray
@@ -171,6 +172,18 @@ def _scattering_power(composition, exponent):
     return composition @ z**exponent
 
 
+def hidden_quantities(composition, thickness, crystallinity):
+    """What the demo's physics makes of a pixel's composition, (..., 5) float64: t x sum(c Z^1.5)
+    (the scattering that empties the central disk), the mean bond length (the rings' radius),
+    crystallinity, thickness and the noise-free HAADF t x sum(c Z^1.7). ``composition``
+    (..., 6) in ELEMENTS' order; everything a model could learn from the patterns and HAADF."""
+    composition = np.asarray(composition, dtype=np.float64)
+    thickness = np.asarray(thickness, dtype=np.float64)
+    return np.stack([thickness * _scattering_power(composition, 1.5), _mean_bond_length(composition),
+                     np.asarray(crystallinity, dtype=np.float64), thickness,
+                     thickness * _scattering_power(composition, 1.7)], axis=-1)
+
+
 def _normalised(profile):
     return profile / profile.sum(axis=(1, 2), keepdims=True)
 
@@ -262,6 +275,7 @@ def generate_scan(settings: DemoSettings, scan_index: int, dose: float = 1.0, ex
     return DemoScan(
         patterns=patterns,
         eds=eds,
+        xray_counts=counts,
         haadf=haadf.astype(np.float32),
         composition=composition,
         thickness=sample.thickness.astype(np.float32),
@@ -270,14 +284,18 @@ def generate_scan(settings: DemoSettings, scan_index: int, dose: float = 1.0, ex
     )
 
 
-def write_scan(scan: DemoScan, diffraction_path, eds_paths: dict, haadf_path, truth_path):
-    """Write a generated scan in the raw formats the workflow reads (MRC) plus the truth NPZ."""
+def write_scan(scan: DemoScan, diffraction_path, eds_paths: dict, haadf_path, truth_path, counts_paths=None):
+    """Write a generated scan in the raw formats the workflow reads (MRC) plus the truth NPZ and,
+    where ``counts_paths`` ({element: MRC}) are given, each element's X-ray counts (uint16)."""
     from .atomic import atomic_output
     from .rawio import write_mrc
 
     write_mrc(diffraction_path, scan.patterns)
     for element, path in eds_paths.items():
         write_mrc(path, scan.eds[element])
+    for element, path in (counts_paths or {}).items():
+        counts = scan.xray_counts[..., ELEMENTS.index(element)]
+        write_mrc(path, np.minimum(counts, np.iinfo(np.uint16).max).astype(np.uint16), labels=[f"{element} X-ray counts"])
     write_mrc(haadf_path, scan.haadf)
     Path(truth_path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(truth_path) as tmp:
@@ -293,7 +311,7 @@ def write_scan(scan: DemoScan, diffraction_path, eds_paths: dict, haadf_path, tr
 
 
 def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds_paths: dict, haadf_path, truth_path,
-                       dose=1.0, extra_band=None):
+                       dose=1.0, extra_band=None, counts_paths=None):
     """Mark the demo's folder (the one holding ``truth/``) as the demo's, see
     :mod:`edsmaps.demo_files`, then generate scan number ``scan_index`` and write it.
 
@@ -306,7 +324,8 @@ def generate_demo_scan(settings: DemoSettings, scan_index, diffraction_path, eds
         truth_path: NPZ of the noise-free composition (rows, cols, 6), thickness, crystallinity.
         dose: the scan's electron dose relative to ``settings.electrons_per_pattern``.
         extra_band: [start, stop) fractions of the rows oxidised besides the sample's band, or None.
+        counts_paths: {element: MRC map (rows, cols) uint16 X-ray counts}, or None for none.
     """
     write_marker(Path(truth_path).parent.parent, settings.seed)
     write_scan(generate_scan(settings, scan_index, dose, extra_band), diffraction_path, eds_paths, haadf_path,
-               truth_path)
+               truth_path, counts_paths)

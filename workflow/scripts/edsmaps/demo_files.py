@@ -46,6 +46,7 @@ def template_pattern(template):
 def demo_file_patterns(data):
     """Regexes of every path (relative to ``data.folder``) the demo writes for the ``data`` config."""
     templates = [data["diffraction"], data["eds"], data.get("haadf") or HAADF_TEMPLATE]
+    templates += [data["eds_counts"]] if data.get("eds_counts") else []
     patterns = [template_pattern(t) for t in templates]
     patterns.append(re.compile(re.escape(TRUTH_FOLDER) + "/" + _SCAN_ID + r"\.npz"))
     return patterns

@@ -56,7 +56,7 @@ def load_neighbour_maps(cache_path):
 
 
 COMPARED = {"cnn": "calibrated", "ensemble": "calibrated", "baseline": "calibrated", "recommended": "calibrated",
-            "ceiling": "measured"}
+            "ceiling": "measured", "oracle": "calibrated"}
 RECOMMENDED_MARK = " ★"
 
 
@@ -95,17 +95,19 @@ def comparison_markdown(comparison, recommended=None):
     lines = ["# CNN vs baselines vs noise ceiling", "",
              "Test pixels only, mean ± spread (over seeds when several were trained, else over test scans).",
              "CNN columns are calibrated predictions. `scan_to_scan`: agreement of two EDS scans of the same",
-             "area; `measured_eds` (demo only): the blurred EDS map itself scored against the truth.",
+             "area; `measured_eds` (demo only): the blurred EDS map itself scored against the truth; `oracle`",
+             "(demo only): trees on the hidden quantities the demo's physics makes of the composition.",
              "† dead output: its calibration chose the constant baseline's value (the model's output did not",
              "clearly beat it on validation blocks), so the map is the constant baseline's. n/a: undefined",
              "(a constant map). `recommended`: the strategy's recommended maps, the average of the models ★",
              "that validation pixels cannot tell apart (`recommended.tsv`). Coverage: the share of test pixels",
              "within the model's calibrated 2σ band (`intervals.tsv`), nominally 0.95.", ""]
-    order = {"recommended": -1, "cnn": 0, "ensemble": 1, "baseline": 2, "ceiling": 3}
+    order = {"recommended": -1, "cnn": 0, "ensemble": 1, "baseline": 2, "ceiling": 3, "oracle": 4}
     for metric, (title, factor, digits) in MARKDOWN_METRICS.items():
         for reference, part in comparison.groupby("reference", sort=False):
             models = sorted((m for m in part[["kind", "variant"]].drop_duplicates().itertuples(index=False)
-                             if metric != "coverage_2sigma" or m.kind != "ceiling"), key=lambda m: order[m.kind])
+                             if metric != "coverage_2sigma" or m.kind not in ("ceiling", "oracle")),
+                            key=lambda m: order[m.kind])
             names = [m.variant for m in models]
             lines += [f"## {title} against `{reference}`", "",
                       "| strategy | split | element | " + " | ".join(names) + " |",
@@ -119,6 +121,32 @@ def comparison_markdown(comparison, recommended=None):
                 lines.append(f"| {strategy} | {split} | {element} | " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def oracle_share_markdown(comparison, reference="truth"):
+    """Each model's share of what the data allow (demo): its test MAE's reduction from the
+    constant's, over the oracle's, mean MAE over the elements against ``reference``; 0 is the
+    constant, 1 the oracle. Empty without an oracle row."""
+    part = comparison[comparison["reference"] == reference]
+    means = part.groupby(["strategy", "kind", "variant"], sort=False)["mae_mean"].mean()
+    strategies = [s for s in dict.fromkeys(part["strategy"]) if (s, "oracle", "oracle") in means.index]
+    if not strategies:
+        return ""
+    models = [(k, v) for _, k, v in means.index if k not in ("ceiling", "oracle") and (k, v) != ("baseline", "constant")]
+    models = list(dict.fromkeys(models))
+    lines = ["## Share of what the data allow", "",
+             f"(constant's MAE − model's) / (constant's − the oracle's), mean MAE over the elements against "
+             f"`{reference}`: 0 is the constant, 1 the oracle (trees on the demo's hidden quantities, fitted on the "
+             "same pixels, blurred as the labels).", "",
+             "| strategy | oracle MAE in at.% | " + " | ".join(v for _, v in models) + " |",
+             "| --- | --- |" + " --- |" * len(models)]
+    for strategy in strategies:
+        constant = means.get((strategy, "baseline", "constant"), np.nan)
+        oracle = means[(strategy, "oracle", "oracle")]
+        cells = [f"{(constant - means[(strategy, k, v)]) / (constant - oracle):.2f}"
+                 if (strategy, k, v) in means.index and constant > oracle else "" for k, v in models]
+        lines.append(f"| {strategy} | {100 * oracle:.2f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines + [""])
 
 
 def best_baseline(comparison, strategy, reference):

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, NullLocator  # noqa: E402
 
 from .atomic import atomic_output  # noqa: E402
 from .metrics import PREDICTIONS, cross_correlation, load_prediction, pooled_test_pixels, scores  # noqa: E402
@@ -423,3 +424,72 @@ def predicted_maps(maps_dirs, truth_paths, scans, title, png, pdf):
                  f"training {doses}")
     fig.tight_layout()
     return {**save_figure(fig, png, pdf), "scales": scales}
+
+
+OTHER_COLOURS = [plt.cm.tab10(i) for i in (0, 1, 2, 4, 5, 6, 7, 8, 9)]  # red is the recommended model's
+
+
+def dose_curve(curve_tsv, comparison_tsv, png, pdf):
+    """Fig. 12: MAE (at.%, test pixels) against the dose fraction, log-log, one panel per strategy
+    and element: the recommended model with its calibrated uncertainty (mean sigma, dashed, and
+    the range of its 2-sigma coverage over the doses), the other models, and EDS measured at the
+    same dose; against the truth where the run has one,
+    else the full-dose blurred EDS with the scan-to-scan ceiling as the measured EDS's line."""
+    import pandas as pd
+
+    from .dose_curve import EDS_AT_DOSE
+
+    curve = pd.read_csv(curve_tsv, sep="\t", dtype={"model": str, "element": str})
+    reference = "truth" if (curve["reference"] == "truth").any() else "eds"
+    curve = curve[curve["reference"] == reference]
+    comparison = pd.read_csv(comparison_tsv, sep="\t")
+    strategies, elements = list(dict.fromkeys(curve["strategy"])), list(dict.fromkeys(curve["element"]))
+    fig, axes = plt.subplots(len(strategies), len(elements), figsize=(2.9 * len(elements), 2.7 * len(strategies)),
+                             squeeze=False, sharex=True)
+    others = [m for m in dict.fromkeys(curve["model"]) if m not in ("recommended", EDS_AT_DOSE)]
+    for row, strategy in enumerate(strategies):
+        for col, element in enumerate(elements):
+            ax = axes[row, col]
+            part = curve[(curve["strategy"] == strategy) & (curve["element"] == element)]
+            for n, model in enumerate(others):
+                line = part[part["model"] == model].sort_values("dose_fraction")
+                ax.plot(line["dose_fraction"], 100 * line["mae"], color=OTHER_COLOURS[n % len(OTHER_COLOURS)],
+                        linewidth=0.9, alpha=0.7, label=model)
+            best = part[part["model"] == "recommended"].sort_values("dose_fraction")
+            ax.fill_between(best["dose_fraction"], 100 * best["mae"], 100 * best["mean_sigma"], color="tab:red",
+                            alpha=0.12, label="recommended: MAE to its calibrated σ (mean)")
+            ax.plot(best["dose_fraction"], 100 * best["mean_sigma"], color="tab:red", linestyle="--", linewidth=1)
+            ax.plot(best["dose_fraction"], 100 * best["mae"], color="tab:red", linewidth=2.2, marker="o",
+                    markersize=3, label="recommended (from diffraction)")
+            coverage = best["coverage_2sigma"]
+            ax.text(0.03, 0.04, f"±2σ held {coverage.min():.2f}–{coverage.max():.2f}", transform=ax.transAxes,
+                    fontsize=7, color="tab:red")
+            eds = part[part["model"] == EDS_AT_DOSE].sort_values("dose_fraction")
+            if len(eds):
+                ax.plot(eds["dose_fraction"], 100 * eds["mae"], color="black", linewidth=2, marker="s", markersize=3,
+                        label="EDS at the same dose")
+            else:
+                ceiling = comparison[(comparison["strategy"] == strategy) & (comparison["variant"] == "scan_to_scan")
+                                     & (comparison["output"] == element)
+                                     & (comparison["reference"] == "eds_blurred")]["mae_mean"]
+                if ceiling.notna().any():
+                    ax.axhline(100 * float(ceiling.iloc[0]), color="black", linestyle="--",
+                               label="EDS scan to scan (full dose; no X-ray counts given)")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            fractions = sorted(part["dose_fraction"].unique())
+            ax.set_xticks(fractions, [f"1/{1 / f:.0f}" if f < 1 else "1" for f in fractions], fontsize=7)
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+            ax.tick_params(axis="y", which="both", labelsize=6)
+            ax.set_title(f"{strategy}: {element}", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(f"MAE vs {reference} (at.%)")
+            if row == len(strategies) - 1:
+                ax.set_xlabel("dose fraction")
+    handles = {label: h for ax in axes.ravel() for h, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=4, fontsize=8)
+    fig.suptitle("Maps from diffraction vs EDS at the same dose (test pixels)")
+    fig.tight_layout(rect=(0, 0.1, 1, 0.97))
+    return save_figure(fig, png, pdf)

@@ -40,19 +40,27 @@ def predict_patterns(model, patterns, indices, scaling, batch_size, dose, data_w
 def predict_scan_pixels(model, patterns, indices, scan_shape, scaling, batch_size, dose, spatial_prior=NO_PRIOR):
     """:func:`predict_patterns` of ``patterns[indices]`` of one (rows, cols) scan, with the spatial
     prior (blur method, kernel): the maps are predicted whole and the composition outputs blurred
-    with the EDS labels' kernel before ``indices`` are picked, so a pixel's prediction mixes its
-    neighbours' predictions (never a label). HAADF, whose label is not blurred, is left as it
-    is. ("none", 1) predicts ``indices`` alone."""
-    method, kernel = spatial_prior
-    if method == "none":
+    with the EDS labels' kernel before ``indices`` are picked (:func:`with_prior`). ("none", 1)
+    predicts ``indices`` alone."""
+    if spatial_prior[0] == "none":
         return predict_patterns(model, patterns, indices, scaling, batch_size, dose)
     whole = predict_patterns(model, patterns, np.arange(scan_shape[0] * scan_shape[1]), scaling, batch_size, dose)
-    blurred = {}
+    return with_prior(whole, indices, scan_shape, spatial_prior)
+
+
+def with_prior(whole, indices, scan_shape, spatial_prior):
+    """``indices`` of the outputs (dict name -> (N, ...)) of a whole (rows, cols) scan, the
+    composition outputs blurred with the spatial prior (blur method, kernel) first, so a pixel's
+    prediction mixes its neighbours' predictions (never a label). HAADF, whose label is not
+    blurred, is left as it is."""
+    method, kernel = spatial_prior
+    indices = np.asarray(indices)
+    picked = {}
     for name, values in whole.items():
-        if name == "haadf":
-            blurred[name] = values[np.asarray(indices)]
+        if name == "haadf" or method == "none":
+            picked[name] = values[indices]
             continue
         columns = values.reshape(len(values), -1)
         smooth = blur_pixel_values(columns, tuple(scan_shape), method, int(kernel)).astype(np.float32)
-        blurred[name] = smooth.reshape(values.shape)[np.asarray(indices)]
-    return blurred
+        picked[name] = smooth.reshape(values.shape)[indices]
+    return picked

@@ -10,31 +10,25 @@ from .inference import predict_scan_pixels
 from .prediction_file import read_cache, scan_role, write_prediction
 
 
-def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_size, fit_pixels,
-                  spatial_prior=NO_PRIOR):
-    """Predict every pattern of one cached scan and write its maps.
+def chosen_prior(calibration):
+    """The spatial prior (method, kernel) a calibration was chosen with (none before priors were
+    chosen)."""
+    method, kernel = calibration.get("spatial_prior", {}).get("chosen", NO_PRIOR)
+    return str(method), int(kernel)
 
-    Calibrated maps are projected onto possible compositions (fractions >= 0 summing to <= 1,
-    or to 1 with a closure model's "other"; HAADF >= 0), and each output's calibration choice
-    is stored beside them.
 
-    Args:
-        model, scaling, calibration: the trained model, its input scaling and calibration (dicts).
-        role: (rows, cols) pixel roles of the scan in the strategy.
-        cache: the scan's cache (dict of arrays).
-        output_npz: maps shaped like the cropped scan (:func:`write_prediction`): ``predicted``
-            and ``predicted_calibrated`` (rows, cols, E) float32 atomic fraction, labels, roles.
-        batch_size: patterns per batch.
-        fit_pixels: the EDS-labelled pixels the model was trained on.
-        spatial_prior: (blur method, kernel) the raw maps are blurred with before calibration
-            (:func:`edsmaps.inference.predict_scan_pixels`); ("none", 1): none.
-    """
+def cnn_maps(model, scaling, calibration, cache, batch_size):
+    """The maps of every pattern of one cached scan (dict name -> (N, ...) float32): raw
+    ``predicted`` and ``predicted_calibrated``, projected onto possible compositions (fractions
+    >= 0 summing to <= 1, or to 1 with a closure model's "other"), and the HAADF head's (>= 0).
+    The raw maps are blurred with the calibration's spatial prior first
+    (:func:`edsmaps.inference.predict_scan_pixels`)."""
     elements = [str(e) for e in cache["elements"]]
     if elements != scaling["elements"]:
-        raise ValueError(f"{output_npz}: the scan's elements {elements} differ from the model's {scaling['elements']}")
+        raise ValueError(f"the scan's elements {elements} differ from the model's {scaling['elements']}")
     rows, cols = (int(v) for v in cache["scan_shape"])
     raw = predict_scan_pixels(model, cache["patterns"], np.arange(rows * cols), (rows, cols), scaling, batch_size,
-                              float(cache["dose"]), spatial_prior)
+                              float(cache["dose"]), chosen_prior(calibration))
     calibrated = apply_calibration(raw, calibration, elements)
     dead = [calibration["outputs"][e]["dead"] for e in elements]  # constants: the projection leaves them
     eds, other = project_composition(calibrated["eds"], closure="other" in raw, fixed=dead)
@@ -45,7 +39,27 @@ def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_si
     if "haadf" in raw:
         maps["haadf_predicted"] = raw["haadf"]
         maps["haadf_predicted_calibrated"] = np.clip(calibrated["haadf"], 0, None)
-    outputs = elements + (["haadf"] if "haadf" in raw else [])
+    return maps
+
+
+def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_size, fit_pixels):
+    """Predict every pattern of one cached scan (:func:`cnn_maps`) and write its maps with each
+    output's calibration choice.
+
+    Args:
+        model, scaling, calibration: the trained model, its input scaling and calibration (dicts).
+        role: (rows, cols) pixel roles of the scan in the strategy.
+        cache: the scan's cache (dict of arrays).
+        output_npz: maps shaped like the cropped scan (:func:`write_prediction`): ``predicted``
+            and ``predicted_calibrated`` (rows, cols, E) float32 atomic fraction, labels, roles.
+        batch_size: patterns per batch.
+        fit_pixels: the EDS-labelled pixels the model was trained on.
+    """
+    try:
+        maps = cnn_maps(model, scaling, calibration, cache, batch_size)
+    except ValueError as error:
+        raise ValueError(f"{output_npz}: {error}") from None
+    outputs = [str(e) for e in cache["elements"]] + (["haadf"] if "haadf_predicted" in maps else [])
     choices = np.array([calibration["outputs"][name]["choice"] for name in outputs])
     write_prediction(output_npz, cache, role, maps, dose_ratio=float(cache["dose"]) / scaling["dose"],
                      fit_pixels=fit_pixels, calibration_choice=choices)
@@ -67,7 +81,8 @@ def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, 
         batch_size: patterns per batch.
         backend_settings: keyword arguments of :func:`edsmaps.backend.setup_backend`.
         spatial_prior: (blur method, kernel): the model's maps are blurred with the EDS labels'
-            kernel before they are calibrated and written; ("none", 1): none.
+            kernel before they are calibrated and written; ("none", 1): none; a list of them: the
+            one validation prefers (:func:`edsmaps.calibration.calibrate`).
         refit: the strategy's split settings where the baselines are refitted, else None: a dead
             output takes the ``constant`` baseline's value (:func:`edsmaps.calibration.constant_values`).
     """
@@ -91,4 +106,4 @@ def calibrate_and_predict(model_path, scaling_path, split_path, training_scans, 
         cache = read_cache(cache_paths[scan])
         shape = tuple(int(v) for v in cache["scan_shape"])
         predict_cache(model, scaling, calibration, scan_role(split_path, scan, shape), cache, output_npz, batch_size,
-                      trained_on, spatial_prior)
+                      trained_on)

@@ -10,6 +10,7 @@ from .evaluation import (
     load_neighbour_maps,
     markdown_cell,
     neighbour_scan,
+    oracle_share_markdown,
     pixel_counts,
     pixel_counts_markdown,
     recommended_markdown,
@@ -21,7 +22,7 @@ from .strategies import TEST
 
 
 def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, split_paths, recommended_path, outputs,
-                        intervals_path):
+                        intervals_path, dose_saving_path=None):
     """Score every prediction on its test pixels, beside the noise ceilings.
 
     Args:
@@ -37,6 +38,8 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, spli
             summary_md, comparison_md.
         intervals_path: ``intervals.tsv`` (:func:`edsmaps.selection.recommend_models`): every model's
             calibrated uncertainty, whose test coverage the tables report.
+        dose_saving_path: ``dose_saving.tsv`` (:func:`edsmaps.dose_curve.dose_saving`), a section of
+            ``comparison.md``; None: the run has no dose curve.
     Returns:
         (metrics, summary, comparison) DataFrames; MAE in atomic fraction.
     """
@@ -76,9 +79,14 @@ def write_metric_tables(predictions, truth_paths, cache_paths, split_kinds, spli
     write_tsv(pixels, outputs["pixels"])
     write_text(outputs["summary_md"], markdown_summary(summary))
     recommended = {s: m for s, m in load_recommended(recommended_path).items() if s in split_kinds}
-    write_text(outputs["comparison_md"], "\n".join([comparison_markdown(comparison, recommended),
-                                                    recommended_markdown(comparison, recommended),
-                                                    pixel_counts_markdown(pixels)]))
+    sections = [comparison_markdown(comparison, recommended), recommended_markdown(comparison, recommended),
+                oracle_share_markdown(comparison)]
+    if dose_saving_path is not None:
+        from .dose_curve import dose_saving_markdown
+
+        sections.append(dose_saving_markdown(pd.read_csv(dose_saving_path, sep="\t", keep_default_na=False,
+                                                         na_values=[""])))
+    write_text(outputs["comparison_md"], "\n".join([*sections, pixel_counts_markdown(pixels)]))
     return table, summary, comparison
 
 
