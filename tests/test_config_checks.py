@@ -122,7 +122,7 @@ def test_raw_files_are_checked_against_scan_shape_all_at_once(tmp_path):
     problems = checks.raw_file_problems(files, (3, 4), folder="/data/x")
     assert problems == [
         f"1 raw file(s) missing under data.folder '/data/x':\n    {tmp_path / 'b_O.mrc'}\n  Check data.folder, the "
-        "data.diffraction/eds/haadf templates, scans and elements (set data.haadf: null when there is no HAADF; list "
+        "data.diffraction/eds/haadf/eds_counts templates, scans and elements (set data.haadf: null when there is no HAADF; list "
         "scans without EDS under predict_only).",
         f"{tmp_path / 'a.mrc'}: holds 11 patterns but scan_shape 3x4 needs 12. Set scan_shape to the scan's "
         "[rows, cols] or check the export.",

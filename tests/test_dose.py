@@ -93,3 +93,17 @@ def test_the_dose_saving_is_the_dose_eds_needs_for_the_models_accuracy_over_the_
     assert (flat["better_below"] == 1.0).all()
     worse = dose_saving(curve([0.05] * 4, eds))
     assert (worse["bound"] == "at most").all() and worse["better_below"].isna().all()
+
+
+def test_counts_that_are_not_raw_counts_are_refused_naming_the_file(tmp_path):
+    from edsmaps.dose_curve import read_xray_counts
+    from edsmaps.rawio import InputDataError, write_mrc
+
+    good, subtracted = tmp_path / "O_counts.mrc", tmp_path / "Si_counts.mrc"
+    write_mrc(good, np.full((4, 5), 7, dtype=np.uint16))
+    write_mrc(subtracted, np.full((4, 5), -1.5, dtype=np.float32))  # background-subtracted net counts
+    np.testing.assert_array_equal(read_xray_counts([good], ["O"], (4, 5)), np.full((4, 5, 1), 7))
+    with pytest.raises(InputDataError, match=r"Si_counts\.mrc: X-ray counts Si must be whole numbers >= 0"):
+        read_xray_counts([good, subtracted], ["O", "Si"], (4, 5))
+    with pytest.raises(InputDataError, match="expected scan_shape"):
+        read_xray_counts([good], ["O"], (5, 4))

@@ -7,6 +7,7 @@ from conftest import run_snakemake
 
 from edsmaps.dose_curve import EDS_AT_DOSE
 
+REFIT = {"split": "random", "buffer": 3, "train_fraction": 1.0, "random_state": 42}  # the tiny single's
 FRACTIONS = [1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125]  # the schema's default, which the tiny config keeps
 
 
@@ -79,6 +80,6 @@ def test_the_oracle_is_a_ceiling_that_never_reads_a_test_label(tiny_run, tmp_pat
         np.savez(tmp_path / f"{name}.npz", **cache)
         paths.append(tmp_path / f"pred_{name}.npz")
         fit_and_predict_oracle(["0033"], {"0033": tmp_path / f"{name}.npz"}, truth, split, {"0033": paths[-1]},
-                               ("gaussian", 7), seed=1)
+                               ("gaussian", 7), seed=1, refit=REFIT)
     with np.load(paths[0]) as a, np.load(paths[1]) as b:
         np.testing.assert_array_equal(a["predicted_calibrated"], b["predicted_calibrated"])

@@ -111,3 +111,13 @@ def test_every_strategy_recommends_maps_and_says_how_sure_and_how_wide(own_data_
     models = comparison[(comparison.kind != "ceiling") & (comparison.reference == "eds_blurred")]
     assert models["coverage_2sigma_mean"].between(0, 1).all()  # every model has a test coverage
     assert set(models[models.kind == "recommended"]["strategy"]) == set(STRATEGIES) - {"deploy"}
+
+
+def test_without_x_ray_counts_or_truth_the_dose_curve_is_the_models_alone(own_data_run):
+    workdir, _, _ = own_data_run
+    curve = pd.read_csv(workdir / "results/tables/dose_curve.tsv", sep="\t")
+    assert set(curve["strategy"]) == {"extrapolate", "interpolate"} and set(curve["reference"]) == {"eds"}
+    assert "eds_at_dose" not in set(curve["model"]) and curve["mae"].notna().all()
+    assert "Not measured: it needs each element's raw X-ray counts" in (
+        workdir / "results/tables/comparison.md").read_text()
+    assert (workdir / "results/figures/fig12_dose_curve.png").exists()

@@ -60,5 +60,6 @@ if config["demo"]["enabled"]:
                     config["cache"]["blur_kernel"],
                 ],
                 seed=config["training"]["seed"],
+                refit=baseline_settings(strategy)["refit"],
             script:
                 "../scripts/oracle_ceiling.py"

@@ -76,9 +76,17 @@ def raw_file(template, scan, element=None):
     return os.path.join(config["data"]["folder"], template.format(**fields))
 
 
+def xray_counts_files():
+    """{scan: X-ray count map per element} of the scans with EDS, or {} without data.eds_counts."""
+    template = config["data"]["eds_counts"]
+    if template is None:
+        return {}
+    return {scan: [raw_file(template, scan, el) for el in ELEMENTS] for scan in SCANS}
+
+
 def raw_inputs():
     """Every raw file the configured scans need, as dicts with path and kind (diffraction, eds
-    with its scan and element, or map): EDS only for scans with EDS (not predict_only).
+    with its scan and element, or map): EDS (and X-ray counts) only for scans with EDS.
     """
     data = config["data"]
     files = []
@@ -98,6 +106,11 @@ def raw_inputs():
             ]
         if data["haadf"] is not None:
             files.append({"path": raw_file(data["haadf"], scan), "kind": "map"})
+    files += [
+        {"path": path, "kind": "map"}
+        for paths in xray_counts_files().values()
+        for path in paths
+    ]
     return files
 
 
@@ -731,14 +744,6 @@ def dose_series_predictions(strategy):
         model: dict(zip(scans, prediction_files(strategy, model, scans)))
         for model in dose_series_models(strategy)
     }
-
-
-def xray_counts_files():
-    """{scan: X-ray count map per element} of the scans with EDS, or {} without data.eds_counts."""
-    template = config["data"]["eds_counts"]
-    if template is None:
-        return {}
-    return {scan: [raw_file(template, scan, el) for el in ELEMENTS] for scan in SCANS}
 
 
 FIGURE_TABLE = figure_table()

@@ -13,4 +13,5 @@ fit_and_predict_oracle(
     prediction_paths=dict(zip(scans, snakemake.output.predictions)),
     label_blur=snakemake.params.label_blur,
     seed=snakemake.params.seed,
+    refit=snakemake.params.refit,
 )

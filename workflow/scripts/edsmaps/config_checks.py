@@ -357,6 +357,6 @@ def raw_file_problems(files, scan_shape, eds_unit="fraction", folder="data.folde
     if missing:
         listing = "\n    ".join(missing)
         problems.insert(0, f"{len(missing)} raw file(s) missing under data.folder '{folder}':\n    {listing}\n  "
-                           "Check data.folder, the data.diffraction/eds/haadf templates, scans and elements (set "
+                           "Check data.folder, the data.diffraction/eds/haadf/eds_counts templates, scans and elements (set "
                            "data.haadf: null when there is no HAADF; list scans without EDS under predict_only).")
     return list(dict.fromkeys(problems + eds_header_problems(known, eds_unit)))
