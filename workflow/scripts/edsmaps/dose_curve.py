@@ -15,8 +15,8 @@ import numpy as np
 
 from .dose import eds_at_dose, quantification_factors, thinned_caches, thinning_rng
 from .ensemble import combined_spread, member_spread
-from .intervals import covered, sigma
-from .metrics import pearson_r, truth_maps
+from .intervals import sigma
+from .metrics import ConstantMapWarning, scores, truth_maps
 from .prediction_file import read_cache, scan_role
 from .strategies import TEST
 
@@ -141,26 +141,22 @@ def _model_sigma(spread, rows, n_pixels):
 
 
 def _score_rows(labels, predicted, sigmas, references, elements, test):
-    """Rows of one (model, fraction): per reference and element, scores on the ``test`` pixels."""
+    """Rows of one (model, fraction): per reference and element, :func:`edsmaps.metrics.scores` on
+    the ``test`` pixels (a constant model's undefined r is NaN, without a warning per dose)."""
+    import warnings
+
     rows = []
     for reference, values in references.items():
         for i, element in enumerate(elements):
-            truth, guess = values[..., i][test], predicted[..., i][test]
             band = None if sigmas is None else sigmas[:, i][test]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConstantMapWarning)
+                scored = scores(values[..., i][test], predicted[..., i][test], band)
             rows.append({**labels, "reference": reference, "element": element,
-                         "mae": float(np.mean(np.abs(guess - truth))), "pearson_r": _quiet_r(truth, guess),
-                         "coverage_2sigma": np.nan if band is None else covered(guess - truth, band),
+                         **{key: scored[key] for key in ("mae", "pearson_r", "coverage_2sigma")},
                          "mean_sigma": np.nan if band is None else float(np.mean(band)),
                          "n_pixels": int(test.sum())})
     return rows
-
-
-def _quiet_r(reference, predicted):
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pearson_r(reference, predicted)
 
 
 def dose_curve_rows(strategy, scans, split_path, series_npz, models, recommended_members, intervals, fractions, seed,
