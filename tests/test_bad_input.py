@@ -58,8 +58,9 @@ def test_missing_raw_files_are_listed_all_at_once(config_dir, tmp_path):
     folder.mkdir()
     (folder / "0033 - 2 185 kx SI 4DSTEM.mrc").write_bytes(b"")  # one present, the rest missing
     message = dry_run_error(config_dir, f"demo: {{enabled: false}}\ndata: {{folder: '{folder}'}}\n")
-    # Tiny config: 5 diffraction + 4 scans x 5 elements + 5 HAADF, minus the one present; no EDS for 0037.
-    assert "29 raw file(s) missing" in message
+    # Tiny config: 5 diffraction + 4 scans x 5 elements of EDS and of X-ray counts (data.eds_counts)
+    # + 5 HAADF, minus the one present; no EDS for 0037.
+    assert "49 raw file(s) missing" in message and "0034 - 2 185 kx SI-Sb-counts.mrc" in message
     assert "0036 - 2 185 kx SI-Te-at.mrc" in message and "0037 - 2 185 kx SI-HAADF.mrc" in message
     assert "0037 - 2 185 kx SI-O-at.mrc" not in message
     assert "predict_only" in message

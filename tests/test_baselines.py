@@ -321,6 +321,13 @@ def test_validation_chooses_the_spatial_prior_the_labels_support(synthetic):
     assert smooth["prior_validation_mae"][1] < smooth["prior_validation_mae"][0]
 
 
+def test_the_constant_keeps_a_map_without_contrast_whatever_the_spatial_prior(synthetic):
+    folder, targets, role = synthetic
+    pred = fitted_prediction(folder, "constant", spatial_prior=[("gaussian", 7)])
+    assert str(np.load(folder / "constant.npz")["prior_blur_method"]) == "none"
+    assert np.ptp(pred["predicted"].reshape(N, -1), axis=0).max() == 0  # exactly flat: no Pearson r from rounding
+
+
 def test_thinning_augmentation_fits_on_lower_dose_patterns_reproducibly(synthetic):
     folder, targets, role = synthetic
 

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edsmaps.caching import CacheSettings
 from edsmaps.dose import eds_at_dose, quantification_factors, quantify, thin, thinned_caches, thinning_rng
 from edsmaps.dose_curve import EDS_AT_DOSE, dose_saving
 
@@ -64,7 +63,7 @@ def test_quantification_recovers_the_fractions_measured_from_the_counts():
     np.testing.assert_allclose(factors, (1 / yields) / (1 / yields).sum(), rtol=1e-6)
     assert share == pytest.approx(0.9)
     np.testing.assert_allclose(quantify(counts, factors, share), measured, atol=1e-6)
-    settings = CacheSettings(blur_method="none")
+    settings = {"method": "none"}
     full = eds_at_dose(counts, factors, share, 1.0, np.random.default_rng(0), settings, slice(2, 18), slice(0, 30))
     np.testing.assert_allclose(full, measured[2:18].reshape(-1, 3), atol=1e-6)
     low = eds_at_dose(counts, factors, share, 1 / 16, np.random.default_rng(0), settings, slice(2, 18), slice(0, 30))

@@ -51,11 +51,11 @@ def test_the_dose_saving_is_in_the_comparison(tiny_run):
 
 
 def test_the_curve_is_reproducible_from_the_seed(tiny_run, tmp_path):
-    target = "results/dose_curve/extrapolate.npz"
+    target = "results/dose_curve/extrapolate/cnn.npz"
     series = tiny_run / target
     with np.load(series) as npz:
         before = {key: npz[key] for key in npz.files}
-    run_snakemake(tiny_run, target, "--forcerun", "dose_series_extrapolate")
+    run_snakemake(tiny_run, target, "--forcerun", "dose_series_cnn")
     with np.load(series) as npz:
         assert set(npz.files) == set(before)
         for key in npz.files:

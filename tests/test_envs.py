@@ -57,20 +57,24 @@ def dependencies(env_file):
 
 
 def rules_with_envs():
-    """(rule, env name, script path) for every rule that runs a script in a conda env."""
+    """(rule, env name, script path) for every rule that runs a script in a conda env, as
+    Snakemake parses the workflow with its default config (rules made in loops included)."""
+    from pathlib import Path
+
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.enums import Quietness
+    from snakemake.settings.types import OutputSettings, ResourceSettings
+
     found = []
-    for smk in (REPO / "workflow" / "rules").glob("*.smk"):
-        text = smk.read_text()
-        for block in re.split(r"^\s*rule\b", text, flags=re.MULTILINE)[1:]:
-            name = block.split(":", 1)[0].strip()
-            if not name:  # a rule made in a loop: its name: per_strategy_rule("step", ...) or a variable
-                named = re.search(r'name:\s*\n\s*(?:\w+\("(\w+)"|(\w+))', block)
-                name = named.group(1) or named.group(2)
-            env = re.search(r'conda:\s*\n\s*"\.\./\.\./envs/(\w+)\.yaml"', block)
-            script = re.search(r'script:\s*\n\s*"\.\./scripts/([\w.]+)"', block)
-            assert env, f"rule {name} in {smk.name} declares no conda env"
-            if script:
-                found.append((name, env.group(1), SCRIPTS / script.group(1)))
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow = api.workflow(resource_settings=ResourceSettings(), snakefile=REPO / "Snakefile", workdir=REPO)
+        workflow.dag()  # parses the Snakefile and its rules
+        for rule in workflow._workflow.rules:
+            if Path(rule.snakefile).parent != REPO / "workflow" / "rules":
+                continue
+            assert rule.conda_env, f"rule {rule.name} in {Path(rule.snakefile).name} declares no conda env"
+            if rule.script:
+                found.append((rule.name, Path(rule.conda_env).stem, SCRIPTS / Path(rule.script).name))
     return found
 
 
@@ -111,8 +115,9 @@ def test_every_package_is_pinned(env_file):
 
 def test_every_rule_runs_in_an_env_that_provides_its_imports():
     rules = rules_with_envs()
-    assert {name for name, _, _ in rules} >= {"convert_scan", "train_model", "calibrate_and_predict", "metric_tables",
-                                              "recommend_models", "export_recommended_maps"}
+    assert {name for name, _, _ in rules} >= {"convert_scan", "train_model", "calibrate_and_predict_extrapolate",
+                                              "metric_tables", "recommend_models", "export_recommended_maps",
+                                              "dose_series_baseline", "dose_series_cnn"}
     for rule, env, script in rules:
         provided = set(dependencies(REPO / "envs" / f"{env}.yaml"))
         for module in imported_modules(script) - OPTIONAL_MODULES:

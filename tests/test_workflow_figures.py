@@ -159,7 +159,7 @@ def test_comparison_puts_cnn_baselines_and_ceilings_side_by_side(tiny_run):
     assert models == {("recommended", "recommended"), ("cnn", "paper"), ("cnn", "paper_haadf"),
                       ("baseline", "constant"), ("baseline", "haadf_linear"), ("baseline", "virtual_ridge"),
                       ("baseline", "pca_ridge"), ("baseline", "radial_boosting"), ("ceiling", "scan_to_scan"),
-                      ("ceiling", "measured_eds")}  # fmt: skip
+                      ("ceiling", "measured_eds"), ("oracle", "oracle")}  # fmt: skip
     assert set(comparison["reference"]) == {"eds_blurred", "truth"}
     table = pd.read_csv(tiny_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"scan": str})
     # A baseline is scored on exactly the CNN's test pixels of the same split.

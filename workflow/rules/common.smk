@@ -701,8 +701,20 @@ def dose_curve_strategies():
 DOSE_STRATEGIES = dose_curve_strategies()
 
 
-def dose_series_file(strategy):
-    return f"results/dose_curve/{strategy}.npz"
+DOSE_SERIES_FAMILIES = ("baseline", "cnn")
+
+
+def dose_series_file(strategy, family):
+    return f"results/dose_curve/{strategy}/{family}.npz"
+
+
+def dose_series_files(strategy):
+    """The series of a strategy's model families that have fitted models."""
+    return [
+        dose_series_file(strategy, family)
+        for family in DOSE_SERIES_FAMILIES
+        if dose_series_models(strategy, family)
+    ]
 
 
 def dose_curve_models(strategy):
@@ -719,30 +731,60 @@ def dose_curve_models(strategy):
     return models
 
 
-def dose_series_models(strategy):
-    """{model: [kind, {artefact: path}]} of every fitted model a strategy's dose series runs."""
+def dose_series_models(strategy, family):
+    """{model: [kind, {artefact: path}]} of a family's fitted models in a strategy's dose
+    series (baselines and CNNs run in their own environments)."""
     models = {}
     for model, labels in strategy_models(strategy):
-        if labels["kind"] == "baseline":
+        if labels["kind"] != family:
+            continue
+        if family == "baseline":
             paths = {"baseline": f"results/baselines/{strategy}/{model}.npz"}
-        elif labels["kind"] == "cnn":
+        else:
             paths = {
                 "model": model_file(strategy, model, "model.keras"),
                 "scaling": model_file(strategy, model, "input_scaling.json"),
                 "calibration": model_file(strategy, model, "calibration.json"),
             }
-        else:
-            continue
         models[model] = [labels["kind"], paths]
     return models
 
 
-def dose_series_predictions(strategy):
-    """{model: {scan: full-dose prediction}} of the fitted models on a strategy's test scans."""
+def dose_series_input(family):
+    """Input function of a family's dose series rule: its models' artefacts, full-dose
+    predictions and the strategy's test caches."""
+
+    def inputs(wildcards):
+        models = dose_series_models(wildcards.strategy, family)
+        predictions = dose_series_predictions(wildcards.strategy, family)
+        return {
+            "models": [p for _, paths in models.values() for p in paths.values()],
+            "predictions": [
+                p for paths in predictions.values() for p in paths.values()
+            ],
+            "caches": cache_files(test_scans(wildcards.strategy)),
+        }
+
+    return inputs
+
+
+def dose_series_param(family, name):
+    """Param function of a family's dose series rule: its ``models``, their full-dose
+    ``predictions`` or the test ``scans`` of the wildcards' strategy."""
+    values = {
+        "models": lambda strategy: dose_series_models(strategy, family),
+        "predictions": lambda strategy: dose_series_predictions(strategy, family),
+        "scans": test_scans,
+    }[name]
+    return lambda wildcards: values(wildcards.strategy)
+
+
+def dose_series_predictions(strategy, family):
+    """{model: {scan: full-dose prediction}} of a family's models on a strategy's test scans."""
     scans = test_scans(strategy)
     return {
         model: dict(zip(scans, prediction_files(strategy, model, scans)))
-        for model in dose_series_models(strategy)
+        for model in dose_series_models(strategy, family)
     }
 
 

@@ -1,48 +1,63 @@
 # The dose curve: every model of a cross-scan strategy predicts its test scans recorded at
-# fractions of the dose (thinned exactly, once for all models), beside EDS at the same dose.
-for strategy in DOSE_STRATEGIES:
+# fractions of the dose (thinned exactly, with the same draws for all models), beside EDS at the
+# same dose. Baselines and CNNs predict in their own environments.
+rule dose_series_baseline:
+    input:
+        unpack(dose_series_input("baseline")),
+    output:
+        series=dose_series_file("{strategy}", "baseline"),
+    log:
+        "logs/dose_series/{strategy}/baseline.log",
+    benchmark:
+        "benchmarks/dose_series/{strategy}/baseline.tsv"
+    wildcard_constraints:
+        strategy="|".join(DOSE_STRATEGIES),
+    conda:
+        "../../envs/preprocess.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        models=dose_series_param("baseline", "models"),
+        predictions=dose_series_param("baseline", "predictions"),
+        scans=dose_series_param("baseline", "scans"),
+        fractions=config["dose_curve"]["fractions"],
+        seed=config["dose_curve"]["seed"],
+    script:
+        "../scripts/dose_series_baseline.py"
 
-    rule:
-        name:
-            per_strategy_rule("dose_series", strategy)
-        input:
-            models=[
-                path
-                for _, paths in dose_series_models(strategy).values()
-                for path in paths.values()
-            ],
-            predictions=[
-                path
-                for paths in dose_series_predictions(strategy).values()
-                for path in paths.values()
-            ],
-            caches=cache_files(test_scans(strategy)),
-        output:
-            series=dose_series_file(strategy),
-        log:
-            f"logs/dose_series/{strategy}.log",
-        benchmark:
-            f"benchmarks/dose_series/{strategy}.tsv"
-        conda:
-            "../../envs/train.yaml"
-        threads: 2
-        resources:
-            mem_mb=4000,
-        params:
-            models=dose_series_models(strategy),
-            predictions=dose_series_predictions(strategy),
-            scans=test_scans(strategy),
-            fractions=config["dose_curve"]["fractions"],
-            seed=config["dose_curve"]["seed"],
-            batch_size=config["prediction"]["batch_size"],
-            backend=backend_settings(),
-        script:
-            "../scripts/dose_series.py"
+
+rule dose_series_cnn:
+    input:
+        unpack(dose_series_input("cnn")),
+    output:
+        series=dose_series_file("{strategy}", "cnn"),
+    log:
+        "logs/dose_series/{strategy}/cnn.log",
+    benchmark:
+        "benchmarks/dose_series/{strategy}/cnn.tsv"
+    wildcard_constraints:
+        strategy="|".join(DOSE_STRATEGIES),
+    conda:
+        "../../envs/train.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    params:
+        models=dose_series_param("cnn", "models"),
+        predictions=dose_series_param("cnn", "predictions"),
+        scans=dose_series_param("cnn", "scans"),
+        fractions=config["dose_curve"]["fractions"],
+        seed=config["dose_curve"]["seed"],
+        batch_size=config["prediction"]["batch_size"],
+        backend=backend_settings(),
+    script:
+        "../scripts/dose_series_cnn.py"
 
 
 rule dose_curve_table:
     input:
-        series=[dose_series_file(s) for s in DOSE_STRATEGIES],
+        series=[path for s in DOSE_STRATEGIES for path in dose_series_files(s)],
         recommended=[recommendation_file(s, "recommended") for s in DOSE_STRATEGIES],
         intervals=[recommendation_file(s, "intervals") for s in DOSE_STRATEGIES],
         caches=cache_files(SCANS),
@@ -67,7 +82,7 @@ rule dose_curve_table:
             s: {
                 "scans": test_scans(s),
                 "split": f"results/splits/{s}.npz",
-                "series": dose_series_file(s),
+                "series": dose_series_files(s),
                 "models": dose_curve_models(s),
                 "recommended": recommendation_file(s, "recommended"),
                 "intervals": recommendation_file(s, "intervals"),
@@ -80,16 +95,11 @@ rule dose_curve_table:
         fractions=config["dose_curve"]["fractions"],
         seed=config["dose_curve"]["seed"],
         scan_shape=config["scan_shape"],
-        label_settings={
-            k: v
-            for k, v in config["cache"].items()
-            if k
-            in (
-                "blur_method",
-                "blur_kernel",
-                "bilateral_sigma_color",
-                "bilateral_sigma_space",
-            )
+        label_blur={
+            "method": config["cache"]["blur_method"],
+            "kernel": config["cache"]["blur_kernel"],
+            "sigma_color": config["cache"]["bilateral_sigma_color"],
+            "sigma_space": config["cache"]["bilateral_sigma_space"],
         },
     script:
         "../scripts/dose_curve_table.py"

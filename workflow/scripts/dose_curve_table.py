@@ -14,5 +14,5 @@ write_dose_curve(
     saving_tsv=snakemake.output.saving,
     truth_paths=snakemake.params.truths or None,
     counts_paths=snakemake.params.counts or None,
-    label_settings=snakemake.params.label_settings,
+    label_blur=snakemake.params.label_blur,
 )

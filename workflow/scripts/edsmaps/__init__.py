@@ -11,7 +11,7 @@ this list):
 2. io: rawio, cacheset, strategies, prediction_file, input_checks, demo
 3. preprocessing: centering, scan_order, conversion, blur, caching, dose, scaling, augmentation, data
 4. model: model, composition, training, inference, calibration, prediction, pattern_features, regressors, boosting, model_kinds, baselines, ensemble
-5. evaluation: metrics, intervals, evaluation, tables, selection, ood, export, dose_curve, oracle
+5. evaluation: metrics, intervals, evaluation, tables, selection, ood, export, dose_series, dose_curve, oracle
 6. figures: figures, rulegraph
 7. tools: benchmark
 

@@ -107,8 +107,9 @@ def fit_baseline(kind, cache_paths, split_path, output_npz, seed=42, members=8, 
     """
     from .strategies import fit_pixels
 
-    candidates = prior_candidates(spatial_prior)
     baseline_kind, own_settings = model_kind(kind), kind_settings(kind, settings)
+    # A map without contrast has nothing to smooth: a blur would only add rounding noise.
+    candidates = prior_candidates(spatial_prior) if baseline_kind.reads_input else [NO_PRIOR]
     roles = load_roles(split_path)
     caches = CacheSet(cache_paths)
     train, val = caches.pixels(roles, [TRAIN]), caches.pixels(roles, [VALIDATION])
@@ -277,6 +278,13 @@ def baseline_maps(params, cache):
 
     predicted, spread = _prior_maps(params, cache, dose_factor(params["dose"], cache["dose"]))
     return project_composition(predicted)[0], spread
+
+
+def baseline_predictor(kind, paths):
+    """For :func:`edsmaps.dose_series.predict_dose_series`: the fitted baseline ``paths["baseline"]``
+    as a function cache -> (:func:`baseline_maps`), None for a kind that ignores its input."""
+    params = load_baseline(paths["baseline"])
+    return (lambda cache: baseline_maps(params, cache)) if model_kind(str(params["kind"])).reads_input else None
 
 
 def _prior_maps(params, cache, factor):

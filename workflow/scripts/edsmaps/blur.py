@@ -63,3 +63,10 @@ def prior_support(chosen, scan_shape, spatial_priors):
         return chosen
     window = np.ones((2 * radius + 1, 2 * radius + 1), dtype=bool)
     return binary_dilation(chosen.reshape(scan_shape), structure=window).ravel()
+
+
+def eds_labels(maps, rows, cols, method="gaussian", kernel=7, sigma_color=75.0, sigma_space=75.0):
+    """The labels (N, E) float32 of whole-scan EDS maps (E maps (rows, cols), atomic fraction):
+    each blurred (:func:`blur_map`), then cropped to the slices ``rows``, ``cols``."""
+    blurred = [blur_map(m, method, kernel, sigma_color, sigma_space) for m in maps]
+    return np.stack([m[rows, cols].ravel() for m in blurred], axis=1).astype(np.float32)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .atomic import atomic_output
-from .blur import blur_map
+from .blur import eds_labels
 from .cacheset import mean_dose
 from .plan import crop_slices
 from .rawio import read_eds_map, read_map
@@ -89,7 +89,8 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
             raise ValueError(f"EDS maps given for {list(eds_paths)} but elements are {list(elements)}")
         pixel = (cal.get_R_pixel_size(), cal.get_R_pixel_units())
         raw_maps = [read_eds_map(p, scan_shape, el, eds_unit, pixel) for el, p in eds_paths.items()]
-        targets = eds_labels(raw_maps, settings, rows, cols)
+        targets = eds_labels(raw_maps, rows, cols, settings.blur_method, settings.blur_kernel,
+                             settings.bilateral_sigma_color, settings.bilateral_sigma_space)
         unblurred = np.stack([m[rows, cols].ravel() for m in raw_maps], axis=1)
     else:
         targets = unblurred = np.full((n, len(elements)), np.nan, dtype=np.float32)
@@ -116,14 +117,6 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
                 r_pixel_size=np.float64(cal.get_R_pixel_size()),
                 r_pixel_units=np.array(cal.get_R_pixel_units()),
             )
-
-
-def eds_labels(maps, settings: CacheSettings, rows, cols):
-    """The labels (N, E) float32 of whole-scan EDS maps (E maps (rows, cols), atomic fraction):
-    each blurred with the settings' kernel, then cropped to ``rows``, ``cols`` (slices)."""
-    blurred = [blur_map(m, settings.blur_method, settings.blur_kernel, settings.bilateral_sigma_color,
-                        settings.bilateral_sigma_space) for m in maps]
-    return np.stack([m[rows, cols].ravel() for m in blurred], axis=1).astype(np.float32)
 
 
 def load_cache(path):

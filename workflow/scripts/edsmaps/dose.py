@@ -87,11 +87,11 @@ def quantify(counts, factors, share):
     return (share * np.divide(weighted, total, out=uniform, where=total > 0)).astype(np.float32)
 
 
-def eds_at_dose(counts, factors, share, fraction, rng, label_settings, rows, cols):
+def eds_at_dose(counts, factors, share, fraction, rng, label_blur, rows, cols):
     """The label (N, E) float32 EDS would give at ``fraction`` of its dose: ``counts`` (rows,
     cols, E) thinned, quantified (:func:`quantify`), blurred and cropped to slices ``rows``,
-    ``cols`` as the labels (``label_settings``: :class:`edsmaps.caching.CacheSettings`)."""
-    from .caching import eds_labels
+    ``cols`` as the labels (``label_blur``: the keyword settings of :func:`edsmaps.blur.eds_labels`)."""
+    from .blur import eds_labels
 
     fractions = quantify(thin(counts, fraction, rng), factors, share)
-    return eds_labels([fractions[..., i] for i in range(fractions.shape[-1])], label_settings, rows, cols)
+    return eds_labels([fractions[..., i] for i in range(fractions.shape[-1])], rows, cols, **label_blur)

@@ -1,8 +1,7 @@
 """What the method buys: every model's maps of the test scans recorded at fractions of the dose
 (:mod:`edsmaps.dose`), beside EDS measured at the same fractions, and the dose it saves.
 
-- :func:`predict_dose_series`: one model's calibrated maps (and members' spread) of every test
-  scan at every fraction; the patterns thinned from (seed, scan, fraction), the same for all.
+- :func:`edsmaps.dose_series.predict_dose_series` (the series this module scores).
 - :func:`dose_curve_rows`: MAE, Pearson r and the calibrated 2-sigma band's coverage of each
   model (the recommended average included) and of EDS at the same dose, per element, pooled
   over a strategy's test pixels, against the full-dose blurred EDS and (demo) the truth.
@@ -13,7 +12,8 @@
 
 import numpy as np
 
-from .dose import eds_at_dose, quantification_factors, thinned_caches, thinning_rng
+from .dose import eds_at_dose, quantification_factors, thinning_rng
+from .dose_series import series_key
 from .ensemble import combined_spread, member_spread
 from .intervals import sigma
 from .metrics import ConstantMapWarning, scores, truth_maps
@@ -25,97 +25,21 @@ COLUMNS = ["strategy", "model", "kind", "dose_fraction", "reference", "element",
            "coverage_2sigma", "mean_sigma", "n_pixels"]
 
 
-def series_key(what, model, scan):
-    """The NPZ key of one model's ``what`` (calibrated, std) series of one scan."""
-    return f"{what}__{model}__{scan}"
-
-
-def predict_dose_series(models, cache_paths, prediction_paths, fractions, seed, output_npz, batch_size=256,
-                        backend_settings=None):
-    """Every fitted model's maps of every scan at every dose fraction, each (scan, fraction)
-    thinned once and seen by every model.
-
-    At the full dose a model's maps are its prediction files' (the same computation). A model
-    that ignores its input (the ``constant`` baseline, a CNN whose every output is dead: the
-    constant) keeps its full-dose maps at every dose, without predicting again.
-
-    Args:
-        models: {model: (kind, paths)}: "baseline" with {"baseline": NPZ}, or "cnn" with {"model",
-            "scaling", "calibration"} (the trained model, its input scaling and calibration).
-        cache_paths: {scan: cache NPZ} of the scans predicted.
-        prediction_paths: {model: {scan: its full-dose prediction NPZ}}.
-        fractions: dose fractions in (0, 1].
-        seed: the thinning's seed (:func:`edsmaps.dose.thinning_rng`).
-        output_npz: ``fractions`` (D,), ``scans``, ``models`` and per model and scan
-            (:func:`series_key`) ``calibrated`` (D, rows, cols, E) float32 and, for a model with
-            members, their spread ``std``.
-        batch_size, backend_settings: a CNN's prediction settings (:func:`edsmaps.prediction.cnn_maps`;
-            its spatial prior is its calibration's).
-    """
-    from .atomic import atomic_output
-    from .prediction_file import read_prediction
-
-    predictors = {model: _model_predictor(kind, paths, batch_size, backend_settings)
-                  for model, (kind, paths) in models.items()}
-    arrays = {"fractions": np.asarray(fractions, dtype=np.float64), "scans": np.array(list(cache_paths)),
-              "models": np.array(list(models))}
-    for scan, path in cache_paths.items():
-        cache = read_cache(path)
-        shape = (*(int(v) for v in cache["scan_shape"]), len(cache["elements"]))
-        maps = {model: [] for model in models}
-        thinned_scans = thinned_caches(cache, fractions, lambda fraction: thinning_rng(seed, scan, fraction))
-        for fraction in fractions:
-            thinned = thinned_scans.pop(fraction)
-            for model, predict in predictors.items():
-                if fraction == 1 or predict is None:
-                    full = read_prediction(prediction_paths[model][scan])
-                    calibrated, spread = full["predicted_calibrated"], full.get("predicted_std")
-                else:
-                    calibrated, spread = predict(thinned)
-                maps[model].append((np.reshape(calibrated, shape),
-                                    None if spread is None else np.reshape(spread, shape)))
-        for model, series in maps.items():
-            arrays[series_key("calibrated", model, scan)] = np.asarray([m for m, _ in series], dtype=np.float32)
-            if series[0][1] is not None:
-                arrays[series_key("std", model, scan)] = np.asarray([s for _, s in series], dtype=np.float32)
-    with atomic_output(output_npz) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-
-
-def _model_predictor(kind, model_paths, batch_size, backend_settings):
-    """A function cache -> (calibrated (N, E), spread (N, E) or None) for one fitted model, or
-    None for a model that ignores its input."""
-    import json
-
-    if kind == "baseline":
-        from .baselines import baseline_maps, load_baseline
-
-        params = load_baseline(model_paths["baseline"])
-        return None if str(params["kind"]) == "constant" else (lambda cache: baseline_maps(params, cache))
-    if kind != "cnn":
-        raise ValueError(f"unknown model kind {kind!r}: baseline or cnn")
-    with open(model_paths["calibration"]) as fh:
-        calibration = json.load(fh)
-    if all(record["dead"] for name, record in calibration["outputs"].items() if name != "haadf"):
-        return None  # every composition output is the constant
-    from .backend import setup_backend
-
-    setup_backend(**(backend_settings or {}))
-    from .inference import load_trained_model
-    from .prediction import cnn_maps
-    from .scaling import load_json
-
-    model, scaling = load_trained_model(model_paths["model"]), load_json(model_paths["scaling"])
-    return lambda cache: (cnn_maps(model, scaling, calibration, cache, batch_size)["predicted_calibrated"], None)
-
-
-def series_maps(series_npz, replicates, scan):
-    """(calibrated (D, rows, cols, E), spread or None) of one model from the strategy's series NPZ:
-    one replicate as it is, several (an ensemble's) averaged with their spread."""
-    with np.load(series_npz, allow_pickle=False) as npz:
-        series = [(npz[series_key("calibrated", name, scan)],
-                   npz[series_key("std", name, scan)] if series_key("std", name, scan) in npz else None)
-                  for name in replicates]
+def series_maps(series_npzs, replicates, scan):
+    """(calibrated (D, rows, cols, E), spread or None) of one model from the strategy's series
+    NPZs (one per model family): one replicate as it is, several (an ensemble's) averaged with
+    their spread."""
+    series = {}
+    for path in series_npzs:
+        with np.load(path, allow_pickle=False) as npz:
+            for name in set(replicates) & {str(m) for m in npz["models"]}:
+                std_key = series_key("std", name, scan)
+                series[name] = (npz[series_key("calibrated", name, scan)], npz[std_key] if std_key in npz else None)
+    missing = set(replicates) - set(series)
+    if missing:
+        raise ValueError(f"{', '.join(series_npzs)}: no dose series of {', '.join(sorted(missing))}; "
+                         "rerun the dose_series rules")
+    series = [series[name] for name in replicates]
     if len(series) == 1:
         return series[0]
     means = np.asarray([m for m, _ in series])
@@ -159,13 +83,14 @@ def _score_rows(labels, predicted, sigmas, references, elements, test):
     return rows
 
 
-def dose_curve_rows(strategy, scans, split_path, series_npz, models, recommended_members, intervals, fractions, seed,
-                    cache_paths, scan_shape, truth_paths=None, counts_paths=None, label_settings=None):
+def dose_curve_rows(strategy, scans, split_path, series_npzs, models, recommended_members, intervals, fractions, seed,
+                    cache_paths, scan_shape, truth_paths=None, counts_paths=None, label_blur=None):
     """The dose curve of one strategy: every model and EDS at the same dose, per fraction.
 
     Args:
         strategy: its name; ``scans`` its test scans; ``split_path`` its split NPZ.
-        series_npz: the strategy's dose series (:func:`predict_dose_series`).
+        series_npzs: the strategy's dose series, one per model family
+            (:func:`edsmaps.dose_series.predict_dose_series`).
         models: {model: (kind, [its replicates' names in the series])} (:func:`series_maps`).
         recommended_members: the models the recommended maps average.
         intervals: {model: interval rows per element} of the strategy (``intervals.tsv``).
@@ -175,7 +100,7 @@ def dose_curve_rows(strategy, scans, split_path, series_npz, models, recommended
         scan_shape: (rows, cols) of the raw scans (the X-ray count maps').
         truth_paths: {scan: demo truth NPZ}, or None: no truth reference.
         counts_paths: {scan: [X-ray count map per element]}, or None: no EDS at the same dose.
-        label_settings: :class:`edsmaps.caching.CacheSettings` the labels were made with.
+        label_blur: the labels' blur, keyword settings of :func:`edsmaps.blur.eds_labels`.
     Returns:
         list of row dicts (:data:`COLUMNS`), test pixels of all the scans pooled.
     """
@@ -190,12 +115,12 @@ def dose_curve_rows(strategy, scans, split_path, series_npz, models, recommended
         if truth_paths:
             refs["truth"] = truth_maps(truth_paths[scan], elements, cache["crop_origin"], shape)
         references[scan] = refs
-        series = {name: series_maps(series_npz, replicates, scan) for name, (_, replicates) in models.items()}
+        series = {name: series_maps(series_npzs, replicates, scan) for name, (_, replicates) in models.items()}
         series["recommended"] = average_series([series[m] for m in recommended_members])
         for name, maps in series.items():
             per_model[name].append(maps)
         if counts_paths and truth_paths:
-            eds_series.append(_eds_series(counts_paths[scan], cache, scan_shape, fractions, seed, scan, label_settings))
+            eds_series.append(_eds_series(counts_paths[scan], cache, scan_shape, fractions, seed, scan, label_blur))
     test = np.concatenate([t.ravel() for t in tests])
     pooled_refs = {ref: np.concatenate([references[s][ref].reshape(-1, len(elements)) for s in scans])
                    for ref in references[scans[0]]}
@@ -232,7 +157,7 @@ def read_xray_counts(count_paths, elements, scan_shape):
     return np.stack(maps, axis=-1)
 
 
-def _eds_series(count_paths, cache, scan_shape, fractions, seed, scan, label_settings):
+def _eds_series(count_paths, cache, scan_shape, fractions, seed, scan, label_blur):
     """EDS labels (D, N, E) of one scan at every fraction, from its X-ray count maps."""
     from .plan import crop_slices
 
@@ -242,7 +167,7 @@ def _eds_series(count_paths, cache, scan_shape, fractions, seed, scan, label_set
     measured = cache["targets_unblurred"].reshape(int(n_rows), int(n_cols), -1)
     factors, share = quantification_factors(counts[rows, cols], measured)
     return [eds_at_dose(counts, factors, share, fraction, thinning_rng(seed, f"{scan}/xray", fraction),
-                        label_settings, rows, cols) for fraction in fractions]
+                        label_blur, rows, cols) for fraction in fractions]
 
 
 def dose_saving(curve):
@@ -286,24 +211,21 @@ def dose_saving(curve):
 
 
 def write_dose_curve(strategies, fractions, seed, cache_paths, scan_shape, curve_tsv, saving_tsv, truth_paths=None,
-                     counts_paths=None, label_settings=None):
+                     counts_paths=None, label_blur=None):
     """The dose curve of every strategy asked for (:func:`dose_curve_rows`) and the dose saving
     (:func:`dose_saving`), as TSVs.
 
     Args:
-        strategies: {strategy: {"scans": test scans, "split": split NPZ, "series": its dose series NPZ,
+        strategies: {strategy: {"scans": test scans, "split": split NPZ, "series": its dose series NPZs,
             "models": {model: [kind, [replicates]]}, "recommended": its recommended.tsv, "intervals":
             its intervals.tsv}}.
-        label_settings: the cache settings (dict of :class:`edsmaps.caching.CacheSettings`).
         other arguments: see :func:`dose_curve_rows`.
     """
     import pandas as pd
 
     from .atomic import write_tsv
-    from .caching import CacheSettings
     from .intervals import load_intervals
 
-    settings = CacheSettings(**label_settings) if label_settings else None
     rows = []
     for strategy, item in strategies.items():
         chosen = pd.read_csv(item["recommended"], sep="\t", dtype={"members": str})
@@ -311,7 +233,7 @@ def write_dose_curve(strategies, fractions, seed, cache_paths, scan_shape, curve
         models = {name: (kind, list(replicates)) for name, (kind, replicates) in item["models"].items()}
         rows += dose_curve_rows(strategy, list(item["scans"]), item["split"], item["series"], models, members,
                                 {model: r for (_, model), r in load_intervals(item["intervals"]).items()}, fractions, seed,
-                                cache_paths, scan_shape, truth_paths, counts_paths, settings)
+                                cache_paths, scan_shape, truth_paths, counts_paths, label_blur)
     curve = pd.DataFrame(rows, columns=COLUMNS)
     write_tsv(curve, curve_tsv)
     write_tsv(dose_saving(curve), saving_tsv)

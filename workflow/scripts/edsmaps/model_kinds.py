@@ -32,6 +32,7 @@ class ModelKind:
 
     regressor = RIDGE
     needs_haadf = False  # refused without HAADF maps of the training scans
+    reads_input = True  # False: the same map whatever the scan (no spatial prior, flat dose curve)
     defaults = {}  # its own keyword settings of edsmaps.baselines.fit_baseline, with their defaults
 
     def fit_arrays(self, caches, train, seed):
@@ -47,6 +48,8 @@ class ModelKind:
 
 class Constant(ModelKind):
     """The training mean of every element."""
+
+    reads_input = False
 
 
 class HaadfLinear(ModelKind):

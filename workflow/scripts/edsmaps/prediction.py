@@ -42,6 +42,25 @@ def cnn_maps(model, scaling, calibration, cache, batch_size):
     return maps
 
 
+def cnn_predictor(kind, paths, batch_size, backend_settings):
+    """For :func:`edsmaps.dose_series.predict_dose_series`: a trained model (``paths``: "model",
+    "scaling", "calibration") as a function cache -> (calibrated maps (N, E), None); None when
+    every composition output is dead (the constant, whatever the input)."""
+    import json
+
+    with open(paths["calibration"]) as fh:
+        calibration = json.load(fh)
+    if all(record["dead"] for name, record in calibration["outputs"].items() if name != "haadf"):
+        return None
+    from .backend import setup_backend
+    from .inference import load_trained_model
+    from .scaling import load_json
+
+    setup_backend(**backend_settings)
+    model, scaling = load_trained_model(paths["model"]), load_json(paths["scaling"])
+    return lambda cache: (cnn_maps(model, scaling, calibration, cache, batch_size)["predicted_calibrated"], None)
+
+
 def predict_cache(model, scaling, calibration, role, cache, output_npz, batch_size, fit_pixels):
     """Predict every pattern of one cached scan (:func:`cnn_maps`) and write its maps with each
     output's calibration choice.

@@ -2,7 +2,10 @@ from edsmaps.logs import log_to
 
 log_to(snakemake.log[0])
 
-from edsmaps.dose_curve import predict_dose_series
+from functools import partial
+
+from edsmaps.dose_series import predict_dose_series
+from edsmaps.prediction import cnn_predictor
 
 predict_dose_series(
     models=snakemake.params.models,
@@ -11,6 +14,9 @@ predict_dose_series(
     fractions=snakemake.params.fractions,
     seed=snakemake.params.seed,
     output_npz=snakemake.output.series,
-    batch_size=snakemake.params.batch_size,
-    backend_settings=snakemake.params.backend,
+    predictor=partial(
+        cnn_predictor,
+        batch_size=snakemake.params.batch_size,
+        backend_settings=snakemake.params.backend,
+    ),
 )
