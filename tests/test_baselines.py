@@ -97,7 +97,7 @@ def test_validation_pixels_choose_the_ridge_strength():
 @pytest.mark.parametrize("kind", ["virtual_ridge", "pca_ridge", "radial_boosting"])
 def test_a_scan_at_a_quarter_of_the_dose_is_predicted_as_at_the_training_dose(synthetic, kind):
     folder, targets, _ = synthetic
-    patterns = read_cache(folder / "full.npz")["patterns"].astype(np.float64)
+    patterns = np.asarray(read_cache(folder / "full.npz")["patterns"], dtype=np.float64)
     write_cache(folder / "quarter.npz", patterns / 4, targets, 5.0 + 2.0 * targets[:, 0], ELEMENTS, SHAPE,
                 divisor=65536)
     full = fitted_prediction(folder, kind, n_rings=6, pca_components=4, pca_bin=1)
@@ -141,7 +141,7 @@ def test_radial_boosting_learns_the_relation_from_training_pixels_only(synthetic
 def test_radial_boosting_is_blind_to_rotations_and_flips_of_the_patterns(synthetic):
     folder, targets, _ = synthetic
     cache = read_cache(folder / "full.npz")
-    patterns = cache["patterns"].astype(np.float64)
+    patterns = np.asarray(cache["patterns"], dtype=np.float64)
     # An anisotropic feature (Bragg-like spots at a different angle in every pattern) whose
     # orientation carries no composition: each pattern turned by its own multiple of 90 degrees.
     spots = np.zeros((Q, Q))

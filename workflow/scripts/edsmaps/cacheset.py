@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .pattern_file import PatternFile
+
 
 def mean_dose(counts):
     """Mean counts per pattern of (N, Qy, Qx) ``counts`` (any dtype), summed in float64."""
@@ -41,7 +43,8 @@ class LabelledPixels:
 
 
 class CacheSet:
-    """Several scans' caches loaded once (patterns stay float16; nothing is concatenated)."""
+    """Several scans' caches: labels and HAADF loaded, patterns read from disk where indexed
+    (:class:`edsmaps.pattern_file.PatternFile`: memory does not grow with the scans)."""
 
     def __init__(self, cache_paths):
         self.scans = list(cache_paths)
@@ -49,7 +52,7 @@ class CacheSet:
         self.elements, self.divisor = None, None
         for scan, path in cache_paths.items():
             with np.load(path, allow_pickle=False) as cache:
-                self.patterns.append(cache["patterns"])
+                self.patterns.append(PatternFile(path))
                 self.eds.append(cache["targets"])
                 self.haadf.append(cache["haadf"])
                 self.doses.append(cache_dose(cache, path))

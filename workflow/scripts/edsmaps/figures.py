@@ -13,6 +13,7 @@ from matplotlib.ticker import FormatStrFormatter, NullLocator  # noqa: E402
 
 from .atomic import atomic_output  # noqa: E402
 from .metrics import PREDICTIONS, cross_correlation, load_prediction, pooled_test_pixels, scores  # noqa: E402
+from .pattern_file import PatternFile  # noqa: E402
 from .strategies import TEST, TRAIN  # noqa: E402
 
 
@@ -199,7 +200,8 @@ def calibrated_eds_haadf(prediction_path, cache_path, region, scan, title, png, 
     pattern of ``region`` = [row0, row1, col0, col1) (cropped-scan pixels, from the cache)."""
     pred = load_prediction(prediction_path)
     with np.load(cache_path, allow_pickle=False) as cache:
-        patterns, divisor = cache["patterns"], float(cache["pattern_divisor"])
+        divisor = float(cache["pattern_divisor"])
+    patterns = PatternFile(cache_path)
     elements = pred["elements"]
     r0, r1, c0, c1 = region
     rows, cols = (int(v) for v in pred["scan_shape"])

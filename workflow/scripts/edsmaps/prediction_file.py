@@ -7,12 +7,15 @@ from .strategies import UNUSED
 
 
 def read_cache(cache_path):
-    """A cache NPZ as a dict of arrays (its dose checked, :func:`edsmaps.cacheset.cache_dose`)."""
+    """A cache NPZ as a dict of arrays (its dose checked, :func:`edsmaps.cacheset.cache_dose`);
+    its ``patterns`` stay on disk, read where indexed (:class:`edsmaps.pattern_file.PatternFile`)."""
     from .cacheset import cache_dose
+    from .pattern_file import PatternFile
 
     with np.load(cache_path, allow_pickle=False) as npz:
         cache_dose(npz, cache_path)
-        return {key: npz[key] for key in npz.files}
+        cache = {key: npz[key] for key in npz.files if key != "patterns"}
+    return {**cache, "patterns": PatternFile(cache_path)}
 
 
 def scan_role(split_path, scan, shape):

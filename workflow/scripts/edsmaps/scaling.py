@@ -27,14 +27,25 @@ def fit_input_scaling(method, sources, divisor, percentile=99.9, sample=200000, 
         draws = []
         per_source = max(1, sample // len(sources))
         for patterns, indices in sources:
-            flat = patterns.reshape(len(patterns), -1)
             rows = rng.choice(np.asarray(indices), size=per_source)
-            cols = rng.integers(0, flat.shape[1], size=per_source)
-            draws.append(flat[rows, cols].astype(np.float32) * np.float32(divisor))
+            cols = rng.integers(0, int(np.prod(patterns.shape[1:])), size=per_source)
+            draws.append(sampled_values(patterns, rows, cols) * np.float32(divisor))
         reference = np.percentile(np.concatenate(draws), percentile)
         params["log_reference"] = float(max(np.log1p(reference), 1e-6))
         params["percentile"] = percentile
     return params
+
+
+def sampled_values(patterns, rows, cols, chunk=256):
+    """(n,) float32: the value at flat position ``cols[i]`` of pattern ``rows[i]``, reading
+    ``chunk`` patterns at a time (``patterns`` may be a :class:`edsmaps.pattern_file.PatternFile`)."""
+    values = np.empty(len(rows), dtype=np.float32)
+    order = np.argsort(rows, kind="stable")
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        unique, inverse = np.unique(rows[part], return_inverse=True)
+        values[part] = patterns[unique].reshape(len(unique), -1)[inverse, cols[part]]
+    return values
 
 
 def scale_patterns(cached, params, dtype=np.float32):
