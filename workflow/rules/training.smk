@@ -32,7 +32,7 @@ rule train_model:
         "../../envs/train.yaml"
     threads: 8
     resources:
-        gpu=1,
+        gpu=config["training"]["distribute"],
         mem_mb=8000,
         runtime=240,
     params:

@@ -62,3 +62,40 @@ def setup_backend(backend="tensorflow", threads=None, seed=0, deterministic=Fals
         keras.mixed_precision.set_global_policy("mixed_float16")
     log.info("keras %s on %s backend, gpu=%s, deterministic=%s", keras.__version__, backend, gpu, deterministic)
     return keras
+
+
+def distribution(backend, devices):
+    """(context to build and compile the model in, replicas) for data-parallel training on
+    ``devices`` devices: the GPUs, else logical CPU devices (tests split the CPU). 1: one device,
+    as without this. Each replica takes one batch of ``batch_size``; the global batch is
+    ``batch_size`` x replicas.
+
+    TensorFlow: ``tf.distribute.MirroredStrategy``; JAX: Keras' ``DataParallel`` distribution.
+
+    Raises:
+        ValueError: fewer devices visible than asked, or a backend without data parallelism here.
+    """
+    import contextlib
+
+    if devices == 1:
+        return contextlib.nullcontext(), 1
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        found = [d.name for d in tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")]
+    elif backend == "jax":
+        import keras
+
+        found = keras.distribution.list_devices()  # the default platform's: GPUs where there are any
+    else:
+        raise ValueError(f"training.distribute: {devices} needs the tensorflow or jax backend, not {backend}")
+    if len(found) < devices:
+        raise ValueError(f"training.distribute: {devices} devices asked for, {len(found)} visible ({found}); request "
+                         f"that many GPUs (the SLURM profile asks for training.distribute) or set it to {len(found)}")
+    if backend == "tensorflow":
+        strategy = tf.distribute.MirroredStrategy(devices=found[:devices])
+        log.info("training on %d replicas: %s", strategy.num_replicas_in_sync, found[:devices])
+        return strategy.scope(), strategy.num_replicas_in_sync
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=found[:devices]))
+    log.info("training on %d replicas: %s", devices, found[:devices])
+    return contextlib.nullcontext(), devices

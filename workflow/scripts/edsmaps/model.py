@@ -34,8 +34,11 @@ def feature_size(size, n_stages, kernel_size):
     return size
 
 
-def build_model(pattern_shape, n_elements, settings: ModelSettings = ModelSettings()):
+def build_model(pattern_shape, n_elements, settings: ModelSettings = ModelSettings(), synchronized=False):
     """Uncompiled Keras model: input (Qy, Qx, 1) -> {"eds": (n_elements,)[, "haadf": (1,)]}.
+
+    ``synchronized``: batch statistics over the global batch of every replica (data-parallel
+    training on TensorFlow), so that several devices train as one with the global batch.
 
     Raises InputTooSmallError when the patterns do not survive the pooling stack.
     """
@@ -61,7 +64,7 @@ def build_model(pattern_shape, n_elements, settings: ModelSettings = ModelSettin
         k = (settings.kernel_size, settings.kernel_size)
         if i == 0:
             x = layers.Conv2D(filters, k)(x)
-            x = layers.BatchNormalization(momentum=settings.batch_norm_momentum)(x)
+            x = layers.BatchNormalization(momentum=settings.batch_norm_momentum, synchronized=synchronized)(x)
             x = layers.ReLU()(x)
         else:
             x = layers.Conv2D(filters, k, activation="relu")(x)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_output
-from .backend import setup_backend
+from .backend import distribution, setup_backend
 from .cacheset import CacheSet
 from .model import ModelSettings, build_model, compile_model
 from .provenance import write_manifest
@@ -40,6 +40,7 @@ class TrainingSettings:
     data_workers: int = 4
     dihedral_augmentation: bool = False
     min_dose_fraction: float = 1.0
+    distribute: int = 1  # devices trained on in parallel, each with batch_size (edsmaps.backend.distribution)
 
 
 def write_history(rows, path):
@@ -130,17 +131,22 @@ def train_variant(
                    dose=caches.reference_dose)
 
     n_outputs = len(caches.elements) + int(model_settings.closure)
-    model = build_model(tuple(caches.pattern_shape), n_outputs, model_settings)
-    compile_model(model, settings.learning_rate, "mae", settings.haadf_loss_weight)
+    scope, replicas = distribution(settings.backend, settings.distribute)
+    with scope:
+        # JAX's DataParallel computes batch statistics over the global batch already.
+        synchronized = replicas > 1 and settings.backend == "tensorflow"
+        model = build_model(tuple(caches.pattern_shape), n_outputs, model_settings, synchronized=synchronized)
+        compile_model(model, settings.learning_rate, "mae", settings.haadf_loss_weight)
+    global_batch = settings.batch_size * replicas
     train_batches = PatternBatches(
         caches.patterns, train.index, target_dict(train, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
-        settings.batch_size, shuffle=True, seed=settings.seed, workers=settings.data_workers,
+        global_batch, shuffle=True, seed=settings.seed, workers=settings.data_workers,
         dose_factors=caches.dose_factors, dihedral=settings.dihedral_augmentation,
         min_dose_fraction=settings.min_dose_fraction,
     )
     val_batches = PatternBatches(
         caches.patterns, val.index, target_dict(val, haadf_scale, model_settings.haadf_head, model_settings.closure), scaling,
-        settings.batch_size, workers=settings.data_workers, dose_factors=caches.dose_factors,
+        global_batch, workers=settings.data_workers, dose_factors=caches.dose_factors,
     )
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=settings.patience, restore_best_weights=settings.restore_best_weights
@@ -163,7 +169,7 @@ def train_variant(
                 model.set_weights(best)
         else:
             model.fit(train_batches, validation_data=val_batches, epochs=settings.epochs, initial_epoch=initial_epoch,
-                      callbacks=callbacks, verbose=2)
+                      callbacks=callbacks, verbose=2, shuffle=False)  # PatternBatches shuffles, from its seed
         seconds = time.perf_counter() - start
     history = checkpoint.rows
     write_history(history, history_path)
@@ -194,6 +200,8 @@ def train_variant(
             "epoch_seconds": checkpoint.epoch_seconds,
             "resumed_after_epoch": initial_epoch,
             "backend": keras.backend.backend(),
+            "replicas": replicas,
+            "global_batch_size": global_batch,
         },
     )
     if resume_dir is not None:
