@@ -95,6 +95,36 @@ def test_percent_maps_are_converted_and_fractions_above_one_refused(converted, t
     assert not out.exists() and not list(tmp_path.glob(".cache*"))
 
 
+@pytest.mark.parametrize("scale", ["uint16", "max"])
+def test_cache_written_a_row_at_a_time_equals_the_cache_written_whole(converted, tmp_path, monkeypatch, scale):
+    import edsmaps.caching
+
+    d, eds, _, _ = converted
+    settings = CacheSettings(crop_rows=(1, 9), crop_cols=(2, 7), pattern_scale=scale)
+    caches = {}
+    for name, chunk_bytes in (("whole", 2**40), ("row", 1)):
+        monkeypatch.setattr(edsmaps.caching, "CHUNK_BYTES", chunk_bytes)
+        caches[name] = tmp_path / f"{name}.npz"
+        build_cache(d / "conv.h5", TARGETS, {el: eds[el] for el in TARGETS}, d / "haadf.mrc", SCAN_SHAPE, "fraction",
+                    settings, caches[name])
+    whole, by_row = load_cache(caches["whole"]), load_cache(caches["row"])
+    assert list(by_row) == list(whole)
+    for key in whole:
+        np.testing.assert_array_equal(by_row[key], whole[key], err_msg=key)
+    counts = whole["patterns"].astype(np.float64) * whole["pattern_divisor"]
+    assert whole["dose"] == pytest.approx(counts.sum(axis=(1, 2)).mean(), rel=1e-3)
+
+
+def test_a_file_that_is_not_a_converted_scan_is_refused_with_the_fix(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "other.h5", "w") as fh:
+        fh["data"] = np.zeros((2, 2, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="other.h5: no py4DSTEM DataCube.*forcerun convert_scan"):
+        build_cache(tmp_path / "other.h5", ["Te"], {}, None, (2, 2), "fraction", CacheSettings(), tmp_path / "c.npz")
+    assert not (tmp_path / "c.npz").exists()
+
+
 def test_crop_outside_the_scan_is_refused():
     assert crop_slices((110, 45), (20, 90), None) == (slice(20, 90), slice(0, 45))
     with pytest.raises(ValueError, match=r"crop.rows \[20, 120\)"):

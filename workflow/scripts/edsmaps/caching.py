@@ -28,11 +28,12 @@ import numpy as np
 
 from .atomic import atomic_output
 from .blur import eds_labels
-from .cacheset import mean_dose
+from .pattern_file import write_npz
 from .plan import crop_slices
 from .rawio import read_eds_map, read_map
 
 PAPER_DIVISOR = 2.0**16
+CHUNK_BYTES = 64 * 2**20  # scan rows read from the converted file at a time
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,9 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
                 output_npz, haadf_title="HAADF"):
     """Write the NPZ cache of one scan: cropped patterns and blurred labels.
 
-    Maps in a container (Velox EMD) are picked by element symbol and ``haadf_title`` and their
-    pixel size checked against the converted scan's.
+    Patterns are read, scaled and written in chunks of scan rows (:data:`CHUNK_BYTES`), so memory
+    does not grow with the scan. Maps in a container (Velox EMD) are picked by element symbol and
+    ``haadf_title`` and their pixel size checked against the converted scan's.
 
     Args:
         converted_h5: the centred py4DSTEM file of the scan (:func:`edsmaps.conversion.convert_scan`).
@@ -71,52 +73,91 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
             ``dose`` the mean counts per pattern (models rescale a scan's counts by it).
         haadf_title: title of the HAADF image in a container.
     """
-    import py4DSTEM
+    import h5py
 
     rows, cols = crop_slices(scan_shape, settings.crop_rows, settings.crop_cols)
-    cube = py4DSTEM.read(str(converted_h5))
-    cal = cube.calibration
-    patterns = cube.data[rows, cols]
-    cropped_shape = patterns.shape[:2]
-    patterns = patterns.reshape(-1, *patterns.shape[2:])
-    divisor = PAPER_DIVISOR if settings.pattern_scale == "uint16" else float(patterns.max()) or 1.0
-    scaled = np.empty(patterns.shape, dtype=np.float16)
-    np.multiply(patterns, np.float32(1 / divisor), out=scaled, casting="unsafe")
+    cropped_shape = (rows.stop - rows.start, cols.stop - cols.start)
+    n = cropped_shape[0] * cropped_shape[1]
+    with h5py.File(converted_h5, "r") as converted:
+        cube, pixel = converted_datacube(converted, converted_h5)
+        if eds_paths:
+            if list(eds_paths) != list(elements):
+                raise ValueError(f"EDS maps given for {list(eds_paths)} but elements are {list(elements)}")
+            raw_maps = [read_eds_map(p, scan_shape, el, eds_unit, pixel) for el, p in eds_paths.items()]
+            targets = eds_labels(raw_maps, rows, cols, settings.blur_method, settings.blur_kernel,
+                                 settings.bilateral_sigma_color, settings.bilateral_sigma_space)
+            unblurred = np.stack([m[rows, cols].ravel() for m in raw_maps], axis=1)
+        else:
+            targets = unblurred = np.full((n, len(elements)), np.nan, dtype=np.float32)
+        if haadf_path is not None:
+            haadf = read_map(haadf_path, scan_shape, "HAADF", haadf_title, pixel)[rows, cols].ravel()
+        else:
+            haadf = np.full(n, np.nan, dtype=np.float32)
 
-    n = len(patterns)
-    if eds_paths:
-        if list(eds_paths) != list(elements):
-            raise ValueError(f"EDS maps given for {list(eds_paths)} but elements are {list(elements)}")
-        pixel = (cal.get_R_pixel_size(), cal.get_R_pixel_units())
-        raw_maps = [read_eds_map(p, scan_shape, el, eds_unit, pixel) for el, p in eds_paths.items()]
-        targets = eds_labels(raw_maps, rows, cols, settings.blur_method, settings.blur_kernel,
-                             settings.bilateral_sigma_color, settings.bilateral_sigma_space)
-        unblurred = np.stack([m[rows, cols].ravel() for m in raw_maps], axis=1)
-    else:
-        targets = unblurred = np.full((n, len(elements)), np.nan, dtype=np.float32)
-    if haadf_path is not None:
-        pixel = (cal.get_R_pixel_size(), cal.get_R_pixel_units())
-        haadf = read_map(haadf_path, scan_shape, "HAADF", haadf_title, pixel)[rows, cols].ravel()
-    else:
-        haadf = np.full(n, np.nan, dtype=np.float32)
-    with atomic_output(output_npz) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                patterns=scaled,
-                pattern_divisor=np.float64(divisor),
-                dose=np.float64(mean_dose(patterns)),
-                targets=targets.astype(np.float32),
-                targets_unblurred=unblurred.astype(np.float32),
-                haadf=haadf.astype(np.float32),
-                has_haadf=np.bool_(haadf_path is not None),
-                has_eds=np.bool_(bool(eds_paths)),
-                elements=np.array(list(elements)),
-                scan_shape=np.array(cropped_shape, dtype=np.int64),
-                crop_origin=np.array([rows.start, cols.start], dtype=np.int64),
-                r_pixel_size=np.float64(cal.get_R_pixel_size()),
-                r_pixel_units=np.array(cal.get_R_pixel_units()),
-            )
+        pattern_shape = cube.shape[2:]
+        row_bytes = cropped_shape[1] * int(np.prod(pattern_shape)) * cube.dtype.itemsize
+        step = max(1, CHUNK_BYTES // row_bytes)
+
+        def counts():
+            """The cropped patterns as (n, Qy, Qx) counts, a few scan rows at a time."""
+            for start in range(rows.start, rows.stop, step):
+                yield cube[start:min(start + step, rows.stop), cols].reshape(-1, *pattern_shape)
+
+        if settings.pattern_scale == "uint16":
+            divisor = PAPER_DIVISOR
+        else:
+            divisor = float(max(chunk.max() for chunk in counts())) or 1.0
+        pattern_sums = []
+
+        def scaled():
+            for chunk in counts():
+                pattern_sums.append(chunk.sum(axis=(1, 2), dtype=np.float64))
+                out = np.empty(chunk.shape, dtype=np.float16)
+                yield np.multiply(chunk, np.float32(1 / divisor), out=out, casting="unsafe")
+
+        def small_arrays():
+            return {
+                "pattern_divisor": np.float64(divisor),
+                "dose": np.float64(np.concatenate(pattern_sums).mean()),  # = cacheset.mean_dose
+                "targets": targets.astype(np.float32),
+                "targets_unblurred": unblurred.astype(np.float32),
+                "haadf": haadf.astype(np.float32),
+                "has_haadf": np.bool_(haadf_path is not None),
+                "has_eds": np.bool_(bool(eds_paths)),
+                "elements": np.array(list(elements)),
+                "scan_shape": np.array(cropped_shape, dtype=np.int64),
+                "crop_origin": np.array([rows.start, cols.start], dtype=np.int64),
+                "r_pixel_size": np.float64(pixel[0]),
+                "r_pixel_units": np.array(pixel[1]),
+            }
+
+        with atomic_output(output_npz) as tmp:
+            write_npz(tmp, small_arrays, ("patterns", (n, *pattern_shape), np.float16, scaled()))
+
+
+def converted_datacube(converted, path):
+    """(the (rows, cols, Qy, Qx) pattern dataset, (real-space pixel size, units)) of an open
+    py4DSTEM file written by :func:`edsmaps.conversion.convert_scan`, read without loading it.
+
+    Raises:
+        ValueError: the file holds no DataCube with a calibration.
+    """
+    found = {}
+
+    def visit(name, node):
+        kind = node.attrs.get("python_class")
+        kind = kind.decode() if isinstance(kind, bytes) else kind
+        if kind in ("DataCube", "Calibration"):
+            found.setdefault(kind, node)
+
+    converted.visititems(visit)
+    if "DataCube" not in found or "Calibration" not in found or "R_pixel_size" not in found["Calibration"]:
+        raise ValueError(f"{path}: no py4DSTEM DataCube with a calibration in it; rebuild it with "
+                         "snakemake --cores all --forcerun convert_scan")
+    calibration = found["Calibration"]
+    units = calibration["R_pixel_units"][()]
+    units = units.decode() if isinstance(units, bytes) else str(units)
+    return found["DataCube"]["data"], (float(calibration["R_pixel_size"][()]), units)
 
 
 def load_cache(path):

@@ -4,7 +4,8 @@ A cache NPZ stores its members uncompressed (``np.savez``), so the ``patterns`` 
 ``.npy`` at a fixed offset inside the zip: :class:`PatternFile` maps it there for each read and
 copies out only the patterns asked for. The map is closed after every read, so the pages read
 leave the process (they stay in the page cache, shared and reclaimable): the resident memory of
-a step that walks a whole scan in batches stays that of one batch.
+a step that walks a whole scan in batches stays that of one batch. :func:`write_npz` writes such
+an NPZ with one member streamed in chunks, so the writer never holds it whole either.
 """
 
 import struct
@@ -64,3 +65,33 @@ class PatternFile:
 
     def __repr__(self):
         return f"PatternFile({self.path!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+def write_npz(path, arrays, streamed):
+    """Write an uncompressed NPZ that ``np.load`` and :class:`PatternFile` read like ``np.savez``'s:
+    the member ``streamed = (name, shape, dtype, chunks)`` first, written chunk by chunk from the
+    iterable ``chunks`` (arrays whose concatenation along axis 0 has ``shape``), then ``arrays``
+    ({name: array}, or a function returning it, called after the streamed member is written, for
+    values computed while streaming).
+
+    Raises:
+        ValueError: the chunks do not add up to ``shape``.
+    """
+    name, shape, dtype, chunks = streamed
+    dtype = np.dtype(dtype)
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
+    with zipfile.ZipFile(path, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_1_0(member, header)
+            rows = 0
+            for chunk in chunks:
+                chunk = np.ascontiguousarray(chunk, dtype=dtype)
+                if chunk.shape[1:] != tuple(shape[1:]):
+                    raise ValueError(f"{path}: a chunk of '{name}' has shape {chunk.shape}, not (n, *{tuple(shape[1:])})")
+                member.write(chunk)
+                rows += len(chunk)
+            if rows != shape[0]:
+                raise ValueError(f"{path}: '{name}' got {rows} rows of the {shape[0]} announced")
+        for key, value in (arrays() if callable(arrays) else arrays).items():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
