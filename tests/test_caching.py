@@ -50,6 +50,30 @@ def test_converted_file_opens_with_calibrations(converted):
         assert v["virtual_bf"].shape == SCAN_SHAPE and v["virtual_bf"].min() > 0
 
 
+def test_conversion_a_row_at_a_time_equals_the_conversion_in_one_piece(converted, tmp_path, monkeypatch):
+    import py4DSTEM
+
+    import edsmaps.conversion
+
+    d = converted[0]
+    settings = ConversionSettings(remove_central_beam=True, bin_factor=2)
+    outputs = {}
+    for name, chunk_bytes in (("whole", 2**40), ("row", 1)):
+        monkeypatch.setattr(edsmaps.conversion, "CHUNK_BYTES", chunk_bytes)
+        out = tmp_path / name
+        out.mkdir()
+        stats, order = convert_scan(d / "diff.mrc", d / "haadf.mrc", SCAN_SHAPE, Calibration(1.053, "nm", 0.1451, "A^-1"),
+                                    settings, out / "conv.h5", out / "origins.json", out / "virtual.npz", out / "order.json")
+        assert sorted(p.name for p in out.iterdir()) == ["conv.h5", "order.json", "origins.json", "virtual.npz"]
+        outputs[name] = (stats, order, py4DSTEM.read(str(out / "conv.h5")).data, dict(np.load(out / "virtual.npz")))
+    (stats, order, patterns, virtual), (stats_rows, order_rows, patterns_rows, virtual_rows) = outputs.values()
+    assert (stats_rows, order_rows) == (stats, order)
+    assert patterns.shape == (*SCAN_SHAPE, 32, 32)
+    np.testing.assert_array_equal(patterns_rows, patterns)
+    for key in virtual:
+        np.testing.assert_array_equal(virtual_rows[key], virtual[key])
+
+
 def test_cache_round_trip(converted, tmp_path):
     import py4DSTEM
 

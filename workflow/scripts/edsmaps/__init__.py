@@ -8,7 +8,7 @@ name of another module, and no two modules import each other (``tests/test_layer
 this list):
 
 1. foundation: atomic, logs, layout, plan, demo_files, config_checks, provenance, backend, resume
-2. io: rawio, pattern_file, cacheset, strategies, prediction_file, input_checks, demo
+2. io: rawio, datacube_file, pattern_file, cacheset, strategies, prediction_file, input_checks, demo
 3. preprocessing: centering, scan_order, conversion, blur, caching, dose, scaling, augmentation, data
 4. model: model, composition, training, inference, calibration, prediction, pattern_features, regressors, boosting, model_kinds, baselines, ensemble
 5. evaluation: metrics, intervals, evaluation, tables, selection, ood, export, dose_series, dose_curve, oracle

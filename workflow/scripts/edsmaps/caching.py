@@ -28,6 +28,7 @@ import numpy as np
 
 from .atomic import atomic_output
 from .blur import eds_labels
+from .datacube_file import converted_datacube
 from .pattern_file import write_npz
 from .plan import crop_slices
 from .rawio import read_eds_map, read_map
@@ -133,31 +134,6 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
 
         with atomic_output(output_npz) as tmp:
             write_npz(tmp, small_arrays, ("patterns", (n, *pattern_shape), np.float16, scaled()))
-
-
-def converted_datacube(converted, path):
-    """(the (rows, cols, Qy, Qx) pattern dataset, (real-space pixel size, units)) of an open
-    py4DSTEM file written by :func:`edsmaps.conversion.convert_scan`, read without loading it.
-
-    Raises:
-        ValueError: the file holds no DataCube with a calibration.
-    """
-    found = {}
-
-    def visit(name, node):
-        kind = node.attrs.get("python_class")
-        kind = kind.decode() if isinstance(kind, bytes) else kind
-        if kind in ("DataCube", "Calibration"):
-            found.setdefault(kind, node)
-
-    converted.visititems(visit)
-    if "DataCube" not in found or "Calibration" not in found or "R_pixel_size" not in found["Calibration"]:
-        raise ValueError(f"{path}: no py4DSTEM DataCube with a calibration in it; rebuild it with "
-                         "snakemake --cores all --forcerun convert_scan")
-    calibration = found["Calibration"]
-    units = calibration["R_pixel_units"][()]
-    units = units.decode() if isinstance(units, bytes) else str(units)
-    return found["DataCube"]["data"], (float(calibration["R_pixel_size"][()]), units)
 
 
 def load_cache(path):

@@ -4,15 +4,19 @@ scan-order check beside it."""
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from . import centering
 from .atomic import atomic_output, write_json
+from .datacube_file import write_datacube
 from .rawio import open_diffraction, read_map
 from .scan_order import check_scan_order
 
 log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 64 * 2**20  # scan rows processed at a time
 
 
 @dataclass(frozen=True)
@@ -56,17 +60,63 @@ def probe_radius(mean_pattern):
     return float(radius)
 
 
-def _virtual_images(cube, radius, inner_scale):
-    centre = centering.detector_centre(cube.data.shape[2:])
-    outer = min(cube.data.shape[2:]) / 2 - 1
+def _virtual_images(chunks, pattern_shape, radius, inner_scale):
+    """Virtual bright-field and annular dark-field images (rows, cols) float32 of the patterns in
+    ``chunks`` (whole scan rows), and the annulus' (inner, outer) radii."""
+    import py4DSTEM
+
+    centre = centering.detector_centre(pattern_shape)
+    outer = min(pattern_shape) / 2 - 1
     inner = min(inner_scale * radius, outer / 2)
-    bf = cube.get_virtual_image(
-        mode="circle", geometry=(centre, radius), name="virtual_bf", verbose=False
-    )
-    adf = cube.get_virtual_image(
-        mode="annulus", geometry=(centre, (inner, outer)), name="virtual_adf", verbose=False
-    )
-    return np.asarray(bf.data, dtype=np.float32), np.asarray(adf.data, dtype=np.float32), (inner, outer)
+    bf, adf = [], []
+    for chunk in chunks:
+        cube = py4DSTEM.DataCube(data=chunk)
+        bf.append(cube.get_virtual_image(mode="circle", geometry=(centre, radius), name="virtual_bf",
+                                         verbose=False).data)
+        adf.append(cube.get_virtual_image(mode="annulus", geometry=(centre, (inner, outer)), name="virtual_adf",
+                                          verbose=False).data)
+    return (np.concatenate(bf).astype(np.float32), np.concatenate(adf).astype(np.float32), (inner, outer))
+
+
+def row_slices(shape, itemsize=4):
+    """Slices of whole scan rows of a (rows, cols, Qy, Qx) scan, about CHUNK_BYTES each."""
+    step = max(1, CHUNK_BYTES // (int(np.prod(shape[1:])) * itemsize))
+    return [slice(start, min(start + step, shape[0])) for start in range(0, shape[0], step)]
+
+
+def mean_pattern(chunks):
+    """Mean (Qy, Qx) float64 of the patterns in ``chunks`` ((r, cols, Qy, Qx) arrays), added one
+    pattern at a time in scan order: the bits of ``patterns.mean(axis=(0, 1), dtype=float64)``."""
+    total, count = 0.0, 0
+    for chunk in chunks:
+        for pattern in chunk.reshape(-1, *chunk.shape[2:]):
+            total = total + pattern if count == 0 else np.add(total, pattern, out=total)
+            count += 1
+    return np.asarray(total, dtype=np.float64) / count
+
+
+class _Scratch:
+    """Float32 scan rows written once to an unnamed file beside the output and read back in row
+    chunks: the centred patterns between the pass that measures them and the pass that saves them."""
+
+    def __init__(self, folder, shape):
+        import tempfile
+
+        self.file = tempfile.TemporaryFile(dir=folder)
+        self.shape = shape
+
+    def append(self, chunk):
+        self.file.write(np.ascontiguousarray(chunk, dtype=np.float32).data)
+
+    def chunks(self):
+        row_values = int(np.prod(self.shape[1:]))
+        for rows in row_slices(self.shape):
+            self.file.seek(rows.start * row_values * 4)
+            count = (rows.stop - rows.start) * row_values
+            yield np.fromfile(self.file, dtype=np.float32, count=count).reshape(-1, *self.shape[1:])
+
+    def close(self):
+        self.file.close()
 
 
 def convert_scan(
@@ -99,48 +149,67 @@ def convert_scan(
     Returns:
         (origin statistics dict, scan-order dict).
     """
-    import py4DSTEM
-
     is_h5 = str(diffraction_path).lower().endswith((".h5", ".hdf5"))
     center = settings.center and (settings.recenter_h5 or not is_h5)
     with open_diffraction(diffraction_path, scan_shape) as raw:
-        mean_raw = raw.mean(axis=(0, 1), dtype=np.float64)
-        rough_radius = probe_radius(mean_raw)
+        raw_rows = row_slices(raw.shape, raw.dtype.itemsize)
+        rough_radius = probe_radius(mean_pattern(raw[rows] for rows in raw_rows))
         qy0, qx0 = centering.find_origins(raw, rough_radius)
         stats = {"probe_radius_raw_px": rough_radius, "measured_before": _origin_stats(qy0, qx0)}
         if center:
             fit_y, fit_x, residual = centering.fit_origins(qy0, qx0, settings.origin_fit)
             stats["fit"] = {"function": settings.origin_fit, "residual_rms_px": residual}
-            patterns = centering.shift_to_centre(raw, fit_y, fit_x)
-        else:
-            patterns = np.asarray(raw, dtype=np.float32)
-    log.info("origins found; centering=%s", center)
-    patterns = centering.bin_patterns(patterns, settings.bin_factor)
-    probe_radius_px = probe_radius(patterns.mean(axis=(0, 1), dtype=np.float64))
-    qy1, qx1 = centering.find_origins(patterns, probe_radius_px)
+        factor = settings.bin_factor
+        shape = (*raw.shape[:2], raw.shape[2] // factor, raw.shape[3] // factor)
+        scratch = _Scratch(Path(output_h5).parent, shape)
+        try:
+            for rows in raw_rows:
+                chunk = (centering.shift_to_centre(raw[rows], fit_y[rows], fit_x[rows]) if center
+                         else np.asarray(raw[rows], dtype=np.float32))
+                scratch.append(centering.bin_patterns(chunk, factor))
+            log.info("origins found; centering=%s", center)
+            return _save_converted(scratch, shape, stats, center, calibration, settings, diffraction_path, haadf_path,
+                                   haadf_title, output_h5, origin_json, virtual_npz, scan_order_json)
+        finally:
+            scratch.close()
+
+
+def _save_converted(scratch, shape, stats, center, calibration, settings, diffraction_path, haadf_path, haadf_title,
+                    output_h5, origin_json, virtual_npz, scan_order_json):
+    """Measure the centred patterns, save them (central beam removed if asked) and check the
+    scan order: the second half of :func:`convert_scan`."""
+    scan_shape, pattern_shape = shape[:2], shape[2:]
+    probe_radius_px = probe_radius(mean_pattern(scratch.chunks()))
+    origins = [centering.find_origins(chunk, probe_radius_px) for chunk in scratch.chunks()]
+    qy1, qx1 = (np.concatenate([o[axis] for o in origins]) for axis in (0, 1))
     stats["probe_radius_px"] = probe_radius_px
     stats["measured_after"] = _origin_stats(qy1, qx1)
-    stats["detector_centre"] = list(centering.detector_centre(patterns.shape[2:]))
+    stats["detector_centre"] = list(centering.detector_centre(pattern_shape))
     stats["centered"] = center
     stats["bin_factor"] = settings.bin_factor
-
-    cube = py4DSTEM.DataCube(data=patterns)
-    bf, adf, adf_radii = _virtual_images(cube, probe_radius_px, settings.adf_inner_scale)
+    bf, adf, adf_radii = _virtual_images(scratch.chunks(), pattern_shape, probe_radius_px, settings.adf_inner_scale)
+    mask = None
     if settings.remove_central_beam:
-        mask = centering.central_beam_mask(patterns.shape[2:], probe_radius_px * settings.beam_mask_scale)
-        patterns[..., mask] = 0
+        mask = centering.central_beam_mask(pattern_shape, probe_radius_px * settings.beam_mask_scale)
         stats["central_beam_mask_radius_px"] = probe_radius_px * settings.beam_mask_scale
 
-    cal = cube.calibration
-    cal.set_R_pixel_size(calibration.r_pixel_size)
-    cal.set_R_pixel_units(calibration.r_pixel_units)
-    cal.set_Q_pixel_size(calibration.q_pixel_size * settings.bin_factor)
-    cal.set_Q_pixel_units(calibration.q_pixel_units)
-    centre_y, centre_x = centering.detector_centre(patterns.shape[2:])
-    cal.set_origin((np.full(scan_shape, centre_y), np.full(scan_shape, centre_x)))
-    cal.set_probe_semiangle(probe_radius_px)
+    def saved_rows():
+        for chunk in scratch.chunks():
+            if mask is not None:
+                chunk[..., mask] = 0
+            yield chunk
+
+    def calibrate(cal):
+        cal.set_R_pixel_size(calibration.r_pixel_size)
+        cal.set_R_pixel_units(calibration.r_pixel_units)
+        cal.set_Q_pixel_size(calibration.q_pixel_size * settings.bin_factor)
+        cal.set_Q_pixel_units(calibration.q_pixel_units)
+        centre_y, centre_x = centering.detector_centre(pattern_shape)
+        cal.set_origin((np.full(scan_shape, centre_y), np.full(scan_shape, centre_x)))
+        cal.set_probe_semiangle(probe_radius_px)
+
     with atomic_output(output_h5) as tmp:
-        py4DSTEM.save(str(tmp), cube, mode="o")
+        write_datacube(tmp, shape, calibrate, saved_rows())
 
     order = {"checked": False, "reason": "no HAADF map given"}
     if haadf_path is not None:
