@@ -1,3 +1,5 @@
+import os
+
 import cv2
 import mrcfile
 import numpy as np
@@ -6,7 +8,7 @@ import pytest
 from edsmaps.caching import CacheSettings, build_cache, crop_slices, load_cache
 from edsmaps.conversion import Calibration, ConversionSettings, convert_scan
 from edsmaps.demo import ELEMENTS, DemoSettings, generate_scan, write_scan
-from edsmaps.rawio import InputDataError, open_diffraction, read_map, write_mrc
+from edsmaps.rawio import InputDataError, open_diffraction, read_map, release_pages, write_mrc
 
 SCAN_SHAPE = (10, 7)
 TARGETS = ["O", "Si", "Ge", "Sb", "Te"]
@@ -180,3 +182,22 @@ def test_reader_errors_name_the_file(tmp_path):
         read_map(bad, (3, 4), "EDS O")
     with pytest.raises(InputDataError, match=r"has shape \(3, 4\), expected scan_shape \(4, 3\)"):
         read_map(bad, (4, 3), "HAADF")
+
+
+def rss_file_mb():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+    return int(status["RssFile"].split()[0]) / 1024
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc")
+def test_pages_of_a_memory_mapped_scan_leave_the_process_once_read(tmp_path):
+    stack = tmp_path / "stack.mrc"
+    write_mrc(stack, np.arange(128 * 256 * 256, dtype=np.uint16).reshape(128, 256, 256) % 1000)  # 16 MiB
+    with open_diffraction(stack, (16, 8)) as raw:
+        before = rss_file_mb()
+        total = int(raw.sum(dtype=np.int64))
+        assert rss_file_mb() - before > 12  # the pages read are resident in this process
+        release_pages(raw)
+        assert rss_file_mb() - before < 2
+        assert int(raw.sum(dtype=np.int64)) == total  # and read again on access
+    release_pages(np.zeros(3))  # not memory-mapped: nothing to do

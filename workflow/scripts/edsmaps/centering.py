@@ -15,6 +15,8 @@ disk, a Fourier shift moves them without changing their shape.
 import cv2
 import numpy as np
 
+from .rawio import release_pages
+
 CHUNK_PATTERNS = 256
 
 
@@ -67,6 +69,7 @@ def find_origins(patterns, probe_radius, rscale=1.2):
             cx = (weights * xx).sum(axis=(1, 2)) / total
         origins[start : start + len(chunk), 0] = cy
         origins[start : start + len(chunk), 1] = cx
+        release_pages(patterns)
     origins = origins.reshape(rows, cols, 2)
     return origins[..., 0], origins[..., 1]
 

@@ -11,7 +11,7 @@ import numpy as np
 from . import centering
 from .atomic import atomic_output, write_json
 from .datacube_file import write_datacube
-from .rawio import open_diffraction, read_map
+from .rawio import open_diffraction, read_map, release_pages
 from .scan_order import check_scan_order
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,15 @@ def row_slices(shape, itemsize=4):
     return [slice(start, min(start + step, shape[0])) for start in range(0, shape[0], step)]
 
 
+def _read_rows(raw, row_chunks):
+    """The raw scan's rows, a chunk at a time (copies); pages of a memory-mapped file are handed
+    back after each."""
+    for rows in row_chunks:
+        chunk = np.array(raw[rows])
+        release_pages(raw)
+        yield chunk
+
+
 def mean_pattern(chunks):
     """Mean (Qy, Qx) float64 of the patterns in ``chunks`` ((r, cols, Qy, Qx) arrays), added one
     pattern at a time in scan order: the bits of ``patterns.mean(axis=(0, 1), dtype=float64)``."""
@@ -153,7 +162,7 @@ def convert_scan(
     center = settings.center and (settings.recenter_h5 or not is_h5)
     with open_diffraction(diffraction_path, scan_shape) as raw:
         raw_rows = row_slices(raw.shape, raw.dtype.itemsize)
-        rough_radius = probe_radius(mean_pattern(raw[rows] for rows in raw_rows))
+        rough_radius = probe_radius(mean_pattern(_read_rows(raw, raw_rows)))
         qy0, qx0 = centering.find_origins(raw, rough_radius)
         stats = {"probe_radius_raw_px": rough_radius, "measured_before": _origin_stats(qy0, qx0)}
         if center:
@@ -163,9 +172,9 @@ def convert_scan(
         shape = (*raw.shape[:2], raw.shape[2] // factor, raw.shape[3] // factor)
         scratch = _Scratch(Path(output_h5).parent, shape)
         try:
-            for rows in raw_rows:
-                chunk = (centering.shift_to_centre(raw[rows], fit_y[rows], fit_x[rows]) if center
-                         else np.asarray(raw[rows], dtype=np.float32))
+            for rows, chunk in zip(raw_rows, _read_rows(raw, raw_rows)):
+                chunk = (centering.shift_to_centre(chunk, fit_y[rows], fit_x[rows]) if center
+                         else np.asarray(chunk, dtype=np.float32))
                 scratch.append(centering.bin_patterns(chunk, factor))
             log.info("origins found; centering=%s", center)
             return _save_converted(scratch, shape, stats, center, calibration, settings, diffraction_path, haadf_path,

@@ -10,6 +10,7 @@ A new format is one function registered in ``DIFFRACTION_READERS`` or ``MAP_READ
 """
 
 import contextlib
+import mmap
 from pathlib import Path
 
 import mrcfile
@@ -49,6 +50,15 @@ def _open_mrc(path):
             f"{path}: not a readable MRC file ({exc}). Re-export it from the microscope software "
             "or check that the copy is complete."
         ) from exc
+
+
+def release_pages(array):
+    """Hand back the pages of a memory-mapped input read so far: they stay in the page cache
+    (shared, reclaimable) but leave this process, so a pass over a scan larger than memory keeps
+    its resident memory to one chunk. Arrays that are not memory-mapped are left alone."""
+    mapped = getattr(array, "_mmap", None)  # numpy's memmap (and its views) keep their mmap here
+    if isinstance(mapped, mmap.mmap) and not mapped.closed and hasattr(mmap, "MADV_DONTNEED"):
+        mapped.madvise(mmap.MADV_DONTNEED)  # read-only file pages: dropped, read again on access
 
 
 @contextlib.contextmanager
