@@ -170,3 +170,19 @@ def test_benchmark_command_smoke(tiny_run, tmp_path):
     assert table["crop_blur_cache"]["paper_seconds"] == ""
     rules = (out.parent / "rules.tsv").read_text()
     assert rules.startswith("rule\tjobs\ttotal_s") and "\ntrain_model\t" in rules
+
+
+def test_scale_benchmark_smoke(tmp_path):
+    out = tmp_path / "scale.tsv"
+    cmd = [sys.executable, str(REPO / "tools" / "benchmark.py"), "scale", "--scan-shape", "6", "5", "--pattern-size",
+           "96", "--factors", "1", "2", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [dict(zip(*[line.split("\t") for line in (out.read_text().splitlines()[0], row)]))
+            for row in out.read_text().splitlines()[1:]]
+    assert [(r["step"], r["factor"], r["positions"]) for r in rows] == [
+        (step, factor, positions) for factor, positions in (("1", "30"), ("2", "60"))
+        for step in ("convert", "cache", "train_epoch", "predict")]  # fmt: skip
+    assert all(float(r["seconds"]) > 0 and float(r["peak_rss_mb"]) > 0 for r in rows)
+    assert int(rows[2]["patterns"]) < 30 and int(rows[3]["patterns"]) == 30  # training pixels only; every pattern
+    assert "memory_ratio\ttime_exponent" in proc.stdout

@@ -6,6 +6,9 @@
     python tools/benchmark.py training     # train/predict patterns/s and memory, ours vs the
                                            # paper's float64 + model.fit-on-arrays way
     python tools/benchmark.py all          # both (default)
+    python tools/benchmark.py scale        # 1x, 4x and 16x the paper's positions at 128^2: peak
+                                           # memory and time of conversion, caching, one training
+                                           # epoch and prediction (benchmarks/scale.tsv)
 
 Prints one table (time, patterns/s, peak memory, and the paper's way with speed and memory
 ratios) and writes it as TSV (``--out``); then summarises the Snakemake ``benchmark:`` files of a
@@ -98,11 +101,58 @@ def training(args, tmp):
     return results, summary
 
 
+def scale(args, tmp):
+    """Each step on scans of ``--factors`` x the base scan's positions (its rows repeated), one
+    factor at a time (a 16x scan of 128^2 patterns is 2.6 GB raw, 5.2 GB converted)."""
+    import shutil
+
+    from edsmaps.caching import CacheSettings, build_cache
+    from edsmaps.conversion import Calibration, ConversionSettings, convert_scan
+
+    rows, cols = args.scan_shape
+    base = tmp / "base"
+    base.mkdir()
+    eds = {el: base / f"eds-{el}.mrc" for el in ELEMENTS}
+    print(f"generating a {rows}x{cols} scan of {args.pattern_size}^2 patterns ...", flush=True)
+    write_scan(generate_scan(DemoSettings(scan_shape=(rows, cols), pattern_size=args.pattern_size, n_scans=6), 0),
+               base / "scan.mrc", eds, base / "haadf.mrc", base / "truth.npz")
+    results = {}
+    for factor in sorted(args.factors):
+        folder = tmp / f"x{factor}"
+        diffraction, maps = bench.tile_scan(base / "scan.mrc", {**{el: eds[el] for el in TARGETS},
+                                                                 "haadf": base / "haadf.mrc"}, factor, folder)
+        shape, n = (rows * factor, cols), rows * factor * cols
+        print(f"{factor}x: {shape[0]}x{shape[1]} positions ...", flush=True)
+        steps = {"convert": bench.measure(
+            "convert", convert_scan, diffraction, maps["haadf"], shape, Calibration(1.053, "nm", 0.1451, "A^-1"),
+            ConversionSettings(remove_central_beam=True), folder / "converted.h5", folder / "origins.json",
+            folder / "virtual.npz", folder / "order.json", items=n)}
+        diffraction.unlink()
+        steps["cache"] = bench.measure("cache", build_cache, folder / "converted.h5", TARGETS,
+                                       {el: maps[el] for el in TARGETS}, maps["haadf"], shape, "fraction",
+                                       CacheSettings(), folder / "cache.npz", items=n)
+        (folder / "converted.h5").unlink()
+        roles = write_split({"bench": folder / "cache.npz"}, {"train": ["bench"], "test": ["bench"]}, ["bench"],
+                            folder / "split.npz")
+        steps["train_epoch"] = bench.measure(
+            "train_epoch", bench.ours_train, folder / "cache.npz", folder / "split.npz", folder, 1, args.threads,
+            args.backend, args.data_workers, args.batch_size, items=int((roles["bench"] == 1).sum()))
+        steps["predict"] = bench.measure("predict", bench.ours_predict, folder / "cache.npz", folder, args.threads,
+                                         args.backend, args.data_workers, items=n)
+        results[factor] = steps
+        shutil.rmtree(folder)
+    table = [{"step": step, "factor": factor, "positions": rows * factor * cols, "patterns": r.items,
+              "seconds": r.seconds, "rate_per_s": r.rate, "peak_rss_mb": r.peak_rss_mb}
+             for factor, steps in results.items() for step, r in steps.items()]
+    return table, bench.scale_summary(results)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", choices=["preprocess", "training", "all"], default="all")
+    parser.add_argument("what", nargs="?", choices=["preprocess", "training", "all", "scale"], default="all")
     parser.add_argument("--scan-shape", type=int, nargs=2, default=[110, 45], metavar=("ROWS", "COLS"))
-    parser.add_argument("--pattern-size", type=int, default=256)
+    parser.add_argument("--pattern-size", type=int, default=None, help="default 256 (preprocess), 128 (scale)")
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16], help="scale: multiples of the positions")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 96], help="training pattern sizes")
     parser.add_argument("--patterns", type=int, default=1024, help="patterns per training benchmark")
     parser.add_argument("--epochs", type=int, default=1)
@@ -112,10 +162,21 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64, help="training batch (the paper's 64)")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--diffraction", type=Path, default=None, help="your raw diffraction file to preprocess")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/benchmark.tsv"))
+    parser.add_argument("--out", type=Path, default=None, help="default benchmarks/benchmark.tsv (scale.tsv)")
     parser.add_argument("--rule-benchmarks", type=Path, default=Path("benchmarks"),
                         help="folder of a workflow run's Snakemake benchmark files to summarise")
     args = parser.parse_args(argv)
+    args.pattern_size = args.pattern_size or (128 if args.what == "scale" else 256)
+    args.out = args.out or Path("benchmarks") / ("scale.tsv" if args.what == "scale" else "benchmark.tsv")
+    if args.what == "scale":
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            table, summary = scale(args, Path(tmp))
+        text = bench.format_table(table, ["step", "factor", "positions", "patterns", "seconds", "rate_per_s",
+                                          "peak_rss_mb"])
+        bench.write_text(text, args.out)
+        print(text + "\n" + bench.format_table(summary, ["step", "memory_ratio", "time_exponent", "rate_ratio"])
+              + f"(table written to {args.out})")
+        return
     pairs, summary = [], []
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         for what, fn in (("preprocess", preprocess), ("training", training)):

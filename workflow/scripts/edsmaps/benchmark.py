@@ -207,6 +207,47 @@ def py4dstem_origins(path, scan_shape):
         return time.perf_counter() - start
 
 
+def tile_scan(base_diffraction, base_maps, factor, folder):
+    """A scan of ``factor`` x the positions of the base scan: its patterns repeated ``factor``
+    times down the rows (the raw MRC written one copy at a time, never whole in memory) and its
+    maps ({name: MRC path}) tiled alike. Returns (diffraction path, {name: map path})."""
+    import mrcfile
+    import numpy as np
+
+    from .rawio import release_pages, write_mrc
+
+    folder.mkdir(parents=True, exist_ok=True)
+    diffraction = folder / "scan.mrc"
+    with mrcfile.mmap(base_diffraction, mode="r") as base:
+        n, qy, qx = base.data.shape
+        with mrcfile.new_mmap(diffraction, shape=(n * factor, qy, qx), mrc_mode=6, overwrite=True) as tiled:
+            for copy in range(factor):
+                tiled.data[copy * n:(copy + 1) * n] = base.data
+                tiled.flush()
+                release_pages(tiled.data)
+    maps = {}
+    for name, path in base_maps.items():
+        maps[name] = folder / Path(path).name
+        write_mrc(maps[name], np.tile(mrcfile.read(path), (factor, 1)))
+    return diffraction, maps
+
+
+def scale_summary(results):
+    """Per step, from {factor: {step: StepResult}}: peak memory of the largest scan over the
+    smallest's, and the exponent b of time ~ positions^b (least squares in log-log)."""
+    import numpy as np
+
+    factors = sorted(results)
+    rows = []
+    for step in results[factors[0]]:
+        runs = [results[f][step] for f in factors]
+        exponent = (float(np.polyfit(np.log(factors), np.log([r.seconds for r in runs]), 1)[0])
+                    if len(factors) > 1 else float("nan"))
+        rows.append({"step": step, "memory_ratio": runs[-1].peak_rss_mb / runs[0].peak_rss_mb,
+                     "time_exponent": exponent, "rate_ratio": runs[-1].rate / runs[0].rate})
+    return rows
+
+
 def comparison_rows(pairs):
     """One row per (our step, the paper's way or None): time, rate, peak memory, ratios."""
     rows = []
