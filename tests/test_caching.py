@@ -201,3 +201,18 @@ def test_pages_of_a_memory_mapped_scan_leave_the_process_once_read(tmp_path):
         assert rss_file_mb() - before < 2
         assert int(raw.sum(dtype=np.int64)) == total  # and read again on access
     release_pages(np.zeros(3))  # not memory-mapped: nothing to do
+
+
+def test_virtual_images_by_rows_are_py4dstems():
+    import py4DSTEM
+
+    from edsmaps.conversion import _virtual_images
+
+    patterns = np.random.default_rng(3).random((5, 4, 32, 30)).astype(np.float32)
+    bf, adf, (inner, outer) = _virtual_images((patterns[r:r + 2] for r in range(0, 5, 2)), (32, 30), 4.2, 3.0)
+    cube = py4DSTEM.DataCube(data=patterns)
+    expected_bf = cube.get_virtual_image(mode="circle", geometry=((16, 15), 4.2), verbose=False).data
+    expected_adf = cube.get_virtual_image(mode="annulus", geometry=((16, 15), (inner, outer)), verbose=False).data
+    np.testing.assert_array_equal(bf, expected_bf.astype(np.float32))
+    np.testing.assert_array_equal(adf, expected_adf.astype(np.float32))
+    assert (inner, outer) == (min(3.0 * 4.2, 14 / 2), 14)

@@ -32,6 +32,8 @@ from edsmaps.demo import ELEMENTS, DemoSettings, generate_scan, write_scan  # no
 from edsmaps.strategies import write_split  # noqa: E402
 
 TARGETS = ["O", "Si", "Ge", "Sb", "Te"]
+SCALE_STEPS = ["convert", "cache", "train_epoch", "predict"]
+SCALE_COLUMNS = ["step", "factor", "positions", "patterns", "seconds", "rate_per_s", "peak_rss_mb"]
 
 
 def preprocess(args, tmp):
@@ -116,34 +118,42 @@ def scale(args, tmp):
     print(f"generating a {rows}x{cols} scan of {args.pattern_size}^2 patterns ...", flush=True)
     write_scan(generate_scan(DemoSettings(scan_shape=(rows, cols), pattern_size=args.pattern_size, n_scans=6), 0),
                base / "scan.mrc", eds, base / "haadf.mrc", base / "truth.npz")
-    results = {}
+    results, table = {}, []
+
+    def measure(factor, step, fn, *fn_args, items):
+        """One step of this factor, in a fresh process; each row is written as soon as it is
+        measured, so a long run leaves what it finished."""
+        result = results.setdefault(factor, {})[step] = bench.measure(step, fn, *fn_args, items=items)
+        table.append({"step": step, "factor": factor, "positions": rows * factor * cols, "patterns": items,
+                      "seconds": result.seconds, "rate_per_s": result.rate, "peak_rss_mb": result.peak_rss_mb})
+        bench.write_text(bench.format_table(table, SCALE_COLUMNS), args.out)
+        print(f"{factor}x {step}: {result.seconds:.1f} s, {result.peak_rss_mb:.0f} MB", flush=True)
+
+    steps = SCALE_STEPS[:SCALE_STEPS.index(args.until) + 1]
     for factor in sorted(args.factors):
         folder = tmp / f"x{factor}"
         diffraction, maps = bench.tile_scan(base / "scan.mrc", {**{el: eds[el] for el in TARGETS},
                                                                  "haadf": base / "haadf.mrc"}, factor, folder)
         shape, n = (rows * factor, cols), rows * factor * cols
         print(f"{factor}x: {shape[0]}x{shape[1]} positions ...", flush=True)
-        steps = {"convert": bench.measure(
-            "convert", convert_scan, diffraction, maps["haadf"], shape, Calibration(1.053, "nm", 0.1451, "A^-1"),
-            ConversionSettings(remove_central_beam=True), folder / "converted.h5", folder / "origins.json",
-            folder / "virtual.npz", folder / "order.json", items=n)}
+        measure(factor, "convert", convert_scan, diffraction, maps["haadf"], shape,
+                Calibration(1.053, "nm", 0.1451, "A^-1"), ConversionSettings(remove_central_beam=True),
+                folder / "converted.h5", folder / "origins.json", folder / "virtual.npz", folder / "order.json", items=n)
         diffraction.unlink()
-        steps["cache"] = bench.measure("cache", build_cache, folder / "converted.h5", TARGETS,
-                                       {el: maps[el] for el in TARGETS}, maps["haadf"], shape, "fraction",
-                                       CacheSettings(), folder / "cache.npz", items=n)
-        (folder / "converted.h5").unlink()
-        roles = write_split({"bench": folder / "cache.npz"}, {"train": ["bench"], "test": ["bench"]}, ["bench"],
-                            folder / "split.npz")
-        steps["train_epoch"] = bench.measure(
-            "train_epoch", bench.ours_train, folder / "cache.npz", folder / "split.npz", folder, 1, args.threads,
-            args.backend, args.data_workers, args.batch_size, items=int((roles["bench"] == 1).sum()))
-        steps["predict"] = bench.measure("predict", bench.ours_predict, folder / "cache.npz", folder, args.threads,
-                                         args.backend, args.data_workers, items=n)
-        results[factor] = steps
+        if "cache" in steps:
+            measure(factor, "cache", build_cache, folder / "converted.h5", TARGETS, {el: maps[el] for el in TARGETS},
+                    maps["haadf"], shape, "fraction", CacheSettings(), folder / "cache.npz", items=n)
+            (folder / "converted.h5").unlink()
+        if "train_epoch" in steps:
+            roles = write_split({"bench": folder / "cache.npz"}, {"train": ["bench"], "test": ["bench"]}, ["bench"],
+                                folder / "split.npz")
+            measure(factor, "train_epoch", bench.ours_train, folder / "cache.npz", folder / "split.npz", folder, 1,
+                    args.threads, args.backend, args.data_workers, args.batch_size,
+                    items=int((roles["bench"] == 1).sum()))
+        if "predict" in steps:
+            measure(factor, "predict", bench.ours_predict, folder / "cache.npz", folder, args.threads, args.backend,
+                    args.data_workers, items=n)
         shutil.rmtree(folder)
-    table = [{"step": step, "factor": factor, "positions": rows * factor * cols, "patterns": r.items,
-              "seconds": r.seconds, "rate_per_s": r.rate, "peak_rss_mb": r.peak_rss_mb}
-             for factor, steps in results.items() for step, r in steps.items()]
     return table, bench.scale_summary(results)
 
 
@@ -153,6 +163,7 @@ def main(argv=None):
     parser.add_argument("--scan-shape", type=int, nargs=2, default=[110, 45], metavar=("ROWS", "COLS"))
     parser.add_argument("--pattern-size", type=int, default=None, help="default 256 (preprocess), 128 (scale)")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16], help="scale: multiples of the positions")
+    parser.add_argument("--until", choices=SCALE_STEPS, default=SCALE_STEPS[-1], help="scale: the last step measured")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 96], help="training pattern sizes")
     parser.add_argument("--patterns", type=int, default=1024, help="patterns per training benchmark")
     parser.add_argument("--epochs", type=int, default=1)
@@ -171,10 +182,8 @@ def main(argv=None):
     if args.what == "scale":
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
             table, summary = scale(args, Path(tmp))
-        text = bench.format_table(table, ["step", "factor", "positions", "patterns", "seconds", "rate_per_s",
-                                          "peak_rss_mb"])
-        bench.write_text(text, args.out)
-        print(text + "\n" + bench.format_table(summary, ["step", "memory_ratio", "time_exponent", "rate_ratio"])
+        summary_columns = ["step", "memory_ratio", "time_exponent", "rate_ratio"]
+        print(bench.format_table(table, SCALE_COLUMNS) + "\n" + bench.format_table(summary, summary_columns)
               + f"(table written to {args.out})")
         return
     pairs, summary = [], []

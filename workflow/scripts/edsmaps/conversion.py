@@ -62,20 +62,22 @@ def probe_radius(mean_pattern):
 
 def _virtual_images(chunks, pattern_shape, radius, inner_scale):
     """Virtual bright-field and annular dark-field images (rows, cols) float32 of the patterns in
-    ``chunks`` (whole scan rows), and the annulus' (inner, outer) radii."""
+    ``chunks`` (whole scan rows), and the annulus' (inner, outer) radii: py4DSTEM's detectors,
+    applied pattern by pattern as its ``get_virtual_image`` does, without a DataCube per chunk."""
     import py4DSTEM
 
     centre = centering.detector_centre(pattern_shape)
     outer = min(pattern_shape) / 2 - 1
     inner = min(inner_scale * radius, outer / 2)
-    bf, adf = [], []
+    stand_in = py4DSTEM.DataCube(data=np.zeros((1, 1, *pattern_shape), dtype=np.float32))
+    masks = [stand_in.get_virtual_image(mode=mode, geometry=(centre, size), return_mask=True, verbose=False)
+             for mode, size in (("circle", radius), ("annulus", (inner, outer)))]
+    images = [[], []]
     for chunk in chunks:
-        cube = py4DSTEM.DataCube(data=chunk)
-        bf.append(cube.get_virtual_image(mode="circle", geometry=(centre, radius), name="virtual_bf",
-                                         verbose=False).data)
-        adf.append(cube.get_virtual_image(mode="annulus", geometry=(centre, (inner, outer)), name="virtual_adf",
-                                          verbose=False).data)
-    return (np.concatenate(bf).astype(np.float32), np.concatenate(adf).astype(np.float32), (inner, outer))
+        for image, mask in zip(images, masks):
+            image.append([np.sum(pattern * mask) for pattern in chunk.reshape(-1, *pattern_shape)])
+    bf, adf = (np.concatenate(image).reshape(-1, chunk.shape[1]).astype(np.float32) for image in images)
+    return bf, adf, (inner, outer)
 
 
 def row_slices(shape, itemsize=4):
