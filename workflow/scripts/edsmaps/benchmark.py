@@ -137,12 +137,14 @@ def ours_predict(cache_path, workdir, threads, backend="tensorflow", data_worker
 
     setup_backend(backend, threads=threads)
     from .inference import load_trained_model, predict_patterns
+    from .pattern_file import PatternFile
     from .scaling import load_json
 
     model = load_trained_model(workdir / "m.keras")
     scaling = load_json(workdir / "s.json")
     with np.load(cache_path) as cache:
-        patterns, dose = cache["patterns"], float(cache["dose"])
+        dose = float(cache["dose"])
+    patterns = PatternFile(cache_path)  # read per batch, as the workflow's prediction does
     predict_patterns(model, patterns, np.arange(min(256, len(patterns))), scaling, 256, dose)  # compile untimed
     start = time.perf_counter()
     predict_patterns(model, patterns, np.arange(len(patterns)), scaling, 256, dose, data_workers)
