@@ -28,13 +28,12 @@ import numpy as np
 
 from .atomic import atomic_output
 from .blur import eds_labels
-from .datacube_file import converted_datacube
+from .datacube_file import converted_datacube, row_slices
 from .pattern_file import write_npz
 from .plan import crop_slices
 from .rawio import read_eds_map, read_map
 
 PAPER_DIVISOR = 2.0**16
-CHUNK_BYTES = 64 * 2**20  # scan rows read from the converted file at a time
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
                 output_npz, haadf_title="HAADF"):
     """Write the NPZ cache of one scan: cropped patterns and blurred labels.
 
-    Patterns are read, scaled and written in chunks of scan rows (:data:`CHUNK_BYTES`), so memory
+    Patterns are read, scaled and written in chunks of scan rows (``datacube_file.row_slices``), so memory
     does not grow with the scan. Maps in a container (Velox EMD) are picked by element symbol and
     ``haadf_title`` and their pixel size checked against the converted scan's.
 
@@ -97,12 +96,11 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
 
         pattern_shape = cube.shape[2:]
         row_bytes = cropped_shape[1] * int(np.prod(pattern_shape)) * cube.dtype.itemsize
-        step = max(1, CHUNK_BYTES // row_bytes)
 
         def counts():
             """The cropped patterns as (n, Qy, Qx) counts, a few scan rows at a time."""
-            for start in range(rows.start, rows.stop, step):
-                yield cube[start:min(start + step, rows.stop), cols].reshape(-1, *pattern_shape)
+            for chunk_rows in row_slices(rows.start, rows.stop, row_bytes):
+                yield cube[chunk_rows, cols].reshape(-1, *pattern_shape)
 
         if settings.pattern_scale == "uint16":
             divisor = PAPER_DIVISOR

@@ -10,13 +10,11 @@ import numpy as np
 
 from . import centering
 from .atomic import atomic_output, write_json
-from .datacube_file import write_datacube
+from .datacube_file import row_slices, write_datacube
 from .rawio import open_diffraction, read_map, release_pages
 from .scan_order import check_scan_order
 
 log = logging.getLogger(__name__)
-
-CHUNK_BYTES = 64 * 2**20  # scan rows processed at a time
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,7 @@ def probe_radius(mean_pattern):
     return float(radius)
 
 
-def _virtual_images(chunks, pattern_shape, radius, inner_scale):
+def _virtual_images(chunks, scan_shape, pattern_shape, radius, inner_scale):
     """Virtual bright-field and annular dark-field images (rows, cols) float32 of the patterns in
     ``chunks`` (whole scan rows), and the annulus' (inner, outer) radii: py4DSTEM's detectors,
     applied pattern by pattern as its ``get_virtual_image`` does, without a DataCube per chunk."""
@@ -76,14 +74,8 @@ def _virtual_images(chunks, pattern_shape, radius, inner_scale):
     for chunk in chunks:
         for image, mask in zip(images, masks):
             image.append([np.sum(pattern * mask) for pattern in chunk.reshape(-1, *pattern_shape)])
-    bf, adf = (np.concatenate(image).reshape(-1, chunk.shape[1]).astype(np.float32) for image in images)
+    bf, adf = (np.concatenate(image).reshape(scan_shape).astype(np.float32) for image in images)
     return bf, adf, (inner, outer)
-
-
-def row_slices(shape, itemsize=4):
-    """Slices of whole scan rows of a (rows, cols, Qy, Qx) scan, about CHUNK_BYTES each."""
-    step = max(1, CHUNK_BYTES // (int(np.prod(shape[1:])) * itemsize))
-    return [slice(start, min(start + step, shape[0])) for start in range(0, shape[0], step)]
 
 
 def _read_rows(raw, row_chunks):
@@ -121,7 +113,7 @@ class _Scratch:
 
     def chunks(self):
         row_values = int(np.prod(self.shape[1:]))
-        for rows in row_slices(self.shape):
+        for rows in row_slices(0, self.shape[0], row_values * 4):
             self.file.seek(rows.start * row_values * 4)
             count = (rows.stop - rows.start) * row_values
             yield np.fromfile(self.file, dtype=np.float32, count=count).reshape(-1, *self.shape[1:])
@@ -163,7 +155,7 @@ def convert_scan(
     is_h5 = str(diffraction_path).lower().endswith((".h5", ".hdf5"))
     center = settings.center and (settings.recenter_h5 or not is_h5)
     with open_diffraction(diffraction_path, scan_shape) as raw:
-        raw_rows = row_slices(raw.shape, raw.dtype.itemsize)
+        raw_rows = row_slices(0, raw.shape[0], int(np.prod(raw.shape[1:])) * raw.dtype.itemsize)
         rough_radius = probe_radius(mean_pattern(_read_rows(raw, raw_rows)))
         qy0, qx0 = centering.find_origins(raw, rough_radius)
         stats = {"probe_radius_raw_px": rough_radius, "measured_before": _origin_stats(qy0, qx0)}
@@ -198,7 +190,8 @@ def _save_converted(scratch, shape, stats, center, calibration, settings, diffra
     stats["detector_centre"] = list(centering.detector_centre(pattern_shape))
     stats["centered"] = center
     stats["bin_factor"] = settings.bin_factor
-    bf, adf, adf_radii = _virtual_images(scratch.chunks(), pattern_shape, probe_radius_px, settings.adf_inner_scale)
+    bf, adf, adf_radii = _virtual_images(scratch.chunks(), scan_shape, pattern_shape, probe_radius_px,
+                                     settings.adf_inner_scale)
     mask = None
     if settings.remove_central_beam:
         mask = centering.central_beam_mask(pattern_shape, probe_radius_px * settings.beam_mask_scale)
