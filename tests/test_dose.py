@@ -25,31 +25,59 @@ def test_thinning_refuses_what_is_not_counts():
         thin(np.ones(3, dtype=int), 1.5, np.random.default_rng(0))
 
 
-def test_thinned_caches_are_the_scan_at_each_fraction_of_its_dose_and_the_same_for_every_call():
+def _thinned(cache, fractions, scan, folder):
+    """{fraction: (patterns read into memory, dose)} of every dose of the scan."""
+    return {fraction: (np.asarray(thinned["patterns"]), thinned["dose"])
+            for fraction, thinned in thinned_caches(cache, fractions, lambda f: thinning_rng(5, scan, f), folder)}
+
+
+@pytest.fixture
+def poisson_cache():
     divisor = 2.0**16
     counts = np.random.default_rng(2).poisson(30.0, size=(1200, 8, 8))
-    cache = {"patterns": (counts / divisor).astype(np.float16), "pattern_divisor": np.float64(divisor),
-             "dose": np.float64(counts.sum(axis=(1, 2)).mean()), "targets": np.zeros((1200, 2), np.float32)}
+    return {"patterns": (counts / divisor).astype(np.float16), "pattern_divisor": np.float64(divisor),
+            "dose": np.float64(counts.sum(axis=(1, 2)).mean()), "targets": np.zeros((1200, 2), np.float32)}
 
-    def streams(scan):
-        return lambda fraction: thinning_rng(5, scan, fraction)
 
+def test_thinned_caches_are_the_scan_at_each_fraction_of_its_dose_and_the_same_for_every_call(poisson_cache,
+                                                                                              tmp_path):
+    cache, divisor = poisson_cache, 2.0**16
     fractions = [1.0, 0.5, 0.125]
-    doses = thinned_caches(cache, fractions, streams("0034"))
-    again = thinned_caches(cache, fractions, streams("0034"))
-    assert doses[1.0]["patterns"] is cache["patterns"]
+    doses = _thinned(cache, fractions, "0034", tmp_path)
+    again = _thinned(cache, fractions, "0034", tmp_path)
+    full = next(thinned_caches(cache, fractions, lambda f: thinning_rng(5, "0034", f), tmp_path))
+    assert full[0] == 1.0 and full[1]["patterns"] is cache["patterns"]
     for fraction in (0.5, 0.125):
-        thinned = doses[fraction]
-        np.testing.assert_array_equal(thinned["patterns"], again[fraction]["patterns"])
-        assert thinned["patterns"].dtype == np.float16 and thinned["targets"] is cache["targets"]
-        np.testing.assert_allclose(thinned["dose"], cache["dose"] * fraction, rtol=0.01)
-        kept = thinned["patterns"].astype(np.float64) * divisor
+        patterns, dose = doses[fraction]
+        np.testing.assert_array_equal(patterns, again[fraction][0])
+        assert patterns.dtype == np.float16 and patterns.shape == cache["patterns"].shape
+        np.testing.assert_allclose(dose, cache["dose"] * fraction, rtol=0.01)
+        kept = patterns.astype(np.float64) * divisor
         np.testing.assert_allclose(kept, np.rint(kept), atol=1e-6)  # whole electrons
         np.testing.assert_allclose(kept.var(), kept.mean(), rtol=0.03)  # Poisson at the lower dose
+        assert dose == kept.sum(axis=(1, 2)).mean()
     # nested, as an acquisition stopped earlier: no pixel has more electrons at a lower dose
-    assert (doses[0.125]["patterns"] <= doses[0.5]["patterns"]).all()
-    other_scan = thinned_caches(cache, fractions, streams("0035"))
-    assert not np.array_equal(other_scan[0.5]["patterns"], doses[0.5]["patterns"])
+    assert (doses[0.125][0] <= doses[0.5][0]).all()
+    other_scan = _thinned(cache, fractions, "0035", tmp_path)
+    assert not np.array_equal(other_scan[0.5][0], doses[0.5][0])
+    assert list(tmp_path.iterdir()) == []  # the scratch folder goes with the generator
+
+
+def test_thinning_a_few_patterns_at_a_time_draws_what_the_whole_scan_at_once_draws(poisson_cache, tmp_path,
+                                                                                   monkeypatch):
+    import edsmaps.datacube_file
+
+    fractions = [1.0, 0.25, 1 / 32]
+    whole = _thinned(poisson_cache, fractions, "0034", tmp_path)
+    monkeypatch.setattr(edsmaps.datacube_file, "CHUNK_BYTES", 7 * 8 * 8 * 4)  # 7 patterns a chunk
+    chunked = _thinned(poisson_cache, fractions, "0034", tmp_path)
+    for fraction in fractions[1:]:
+        np.testing.assert_array_equal(chunked[fraction][0], whole[fraction][0])
+        assert chunked[fraction][1] == whole[fraction][1]
+    # and what one binomial draw of the whole array gives
+    counts = np.rint(poisson_cache["patterns"].astype(np.float32) * np.float32(2.0**16)).astype(np.int32)
+    quarter = thin(counts, 0.25, thinning_rng(5, "0034", 0.25))
+    np.testing.assert_array_equal(whole[0.25][0], (quarter / np.float32(2.0**16)).astype(np.float16))
 
 
 def test_quantification_recovers_the_fractions_measured_from_the_counts():

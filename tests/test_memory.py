@@ -1,5 +1,5 @@
-"""Training and prediction read patterns from disk as they need them: their peak memory does not
-grow with the scan (each measured in its own process)."""
+"""Training, prediction and the dose series read patterns from disk as they need them: their peak
+memory does not grow with the scan (each measured in its own process)."""
 
 import json
 import subprocess
@@ -31,6 +31,18 @@ if step == "train":
     model = ModelSettings(conv_filters=(4, 8), dense_units=(8,), dropout=0.0, batch_norm_momentum=0.9, input_pool=4)
     train_variant({{"s": d + "/cache.npz"}}, d + "/split.npz", settings, model, d + "/m.keras", d + "/h.csv",
                   d + "/scaling.json", d + "/manifest.json", threads=2)
+elif step == "dose_series":
+    from edsmaps.dose_series import predict_dose_series
+
+    def pattern_sums(cache):  # a model reading every pattern, a batch at a time
+        sums = [cache["patterns"][i:i + 256].astype(np.float32).sum(axis=(1, 2)) for i in range(0, len(cache["patterns"]), 256)]
+        return np.concatenate(sums)[:, None].repeat(2, axis=1), None
+
+    predict_dose_series({{"sums": ("sums", {{}})}}, {{"s": d + "/cache.npz"}}, {{}}, [0.5, 0.125], 3, d + "/series.npz",
+                        lambda kind, paths: pattern_sums)
+    with np.load(d + "/series.npz") as series:
+        dose = series["calibrated__sums__s"].mean(axis=(1, 2, 3))
+    assert abs(dose[1] / dose[0] - 0.25) < 0.01, dose  # each dose thinned from the scan's counts
 else:
     cache = read_cache(d + "/cache.npz")
     model, scaling = load_trained_model(d + "/m.keras"), load_json(d + "/scaling.json")
@@ -73,11 +85,11 @@ def peaks(tmp_path_factory):
     for size, n_patterns in (("small", SMALL), ("large", 4 * SMALL)):
         folder = tmp_path_factory.mktemp(f"memory_{size}")
         write_scan(folder, n_patterns)
-        measured[size] = {step: peak_mib(folder, step) for step in ("train", "predict")}
+        measured[size] = {step: peak_mib(folder, step) for step in ("train", "predict", "dose_series")}
     return measured
 
 
-@pytest.mark.parametrize("step", ["train", "predict"])
+@pytest.mark.parametrize("step", ["train", "predict", "dose_series"])
 def test_peak_memory_does_not_grow_with_the_scan(peaks, step):
     small, large = peaks["small"][step], peaks["large"][step]
     extra_patterns_mib = 3 * SMALL * Q * Q * 2 / 2**20  # 300 MiB that a step holding the patterns would add

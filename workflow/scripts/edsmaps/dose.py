@@ -14,8 +14,6 @@ import zlib
 
 import numpy as np
 
-from .cacheset import mean_dose
-
 def thinning_rng(seed, scan, fraction):
     """The random stream that thins ``scan`` to ``fraction``: the same for every model."""
     return np.random.default_rng([int(seed), zlib.crc32(str(scan).encode()), int(round(float(fraction) * 2**20))])
@@ -37,26 +35,82 @@ def thin(counts, fraction, rng):
     return kept
 
 
-def thinned_caches(cache, fractions, rng_of):
-    """Copies of a cache (dict) as if the scan had been recorded at each of ``fractions`` of its
-    dose, {fraction: cache}: its counts (cached patterns x divisor, rounded: sub-pixel centring
-    leaves them a little off integers) thinned, stored in cache units again, ``dose`` measured
-    again. Nested, as an acquisition stopped earlier: each lower dose is thinned from the next
-    higher one (exact: thinning by p then q is thinning by p x q), the stream of each step
-    ``rng_of(fraction)``. Fraction 1 is the cache itself."""
+def thinned_caches(cache, fractions, rng_of, folder):
+    """The scan of a cache (dict) as if recorded at each of ``fractions`` of its dose, yielded as
+    (fraction, cache) from the highest fraction down: its counts (cached patterns x divisor,
+    rounded: sub-pixel centring leaves them a little off integers) thinned, stored in cache
+    units again, ``dose`` measured again. Nested, as an acquisition stopped earlier: each lower
+    dose is thinned from the next higher one (exact: thinning by p then q is thinning by p x q),
+    the stream of each step ``rng_of(fraction)``. Fraction 1 is the cache itself.
+
+    A few scan rows at a time, so memory does not grow with the scan: each lower dose's patterns
+    go to an NPZ in a scratch folder inside ``folder`` (read where indexed,
+    :class:`edsmaps.pattern_file.PatternFile`), its counts to a scratch file the next dose is
+    thinned from. A yielded cache's patterns last until the next one is asked for; the scratch
+    folder goes when the generator ends or is closed."""
+    import tempfile
+    from pathlib import Path
+
+    from .datacube_file import row_slices
+    from .pattern_file import PatternFile, write_npz
+
+    patterns = cache["patterns"]
+    shape, dtype = tuple(patterns.shape), np.dtype(patterns.dtype)
     divisor = np.float32(cache["pattern_divisor"])
-    counts = np.rint(np.asarray(cache["patterns"], dtype=np.float32) * divisor).clip(0, None).astype(np.int32)
-    out, previous = {}, 1.0
-    for fraction in sorted(fractions, reverse=True):
-        if fraction == 1:
-            out[fraction] = dict(cache)
-            continue
-        counts = thin(counts, fraction / previous, rng_of(fraction))
-        previous = fraction
-        thinned = np.empty(counts.shape, dtype=cache["patterns"].dtype)
-        np.multiply(counts, 1 / divisor, out=thinned, casting="unsafe")
-        out[fraction] = {**cache, "patterns": thinned, "dose": np.float64(mean_dose(counts))}
-    return out
+    row_values = int(np.prod(shape[1:]))
+    chunks = row_slices(0, shape[0], row_values * np.dtype(np.int32).itemsize)
+
+    def full_dose_counts(rows):
+        return np.rint(np.asarray(patterns[rows], dtype=np.float32) * divisor).clip(0, None).astype(np.int32)
+
+    read_counts, previous, source = full_dose_counts, 1.0, None
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".thinning-") as scratch:
+        pattern_path = Path(scratch) / "patterns.npz"
+        for fraction in sorted(fractions, reverse=True):
+            if fraction == 1:
+                yield fraction, dict(cache)
+                continue
+            counts_file, pattern_sums = tempfile.TemporaryFile(dir=scratch), []
+            steps = _thinned_chunks(read_counts, chunks, fraction / previous, rng_of(fraction), counts_file,
+                                    pattern_sums)
+            pattern_path.unlink(missing_ok=True)
+            write_npz(pattern_path, {}, ("patterns", shape, dtype,
+                                         (_in_cache_units(counts, divisor, dtype) for counts in steps)))
+            if source is not None:
+                source.close()
+            yield fraction, {**cache, "patterns": PatternFile(pattern_path),
+                             "dose": np.float64(np.concatenate(pattern_sums).mean())}
+            read_counts, previous, source = _reader(counts_file, row_values, shape[1:]), fraction, counts_file
+        if source is not None:
+            source.close()
+
+
+def _thinned_chunks(read_counts, chunks, fraction, rng, counts_file, pattern_sums):
+    """Each chunk of rows' counts (``read_counts(rows)``) thinned to ``fraction``, in scan order (one
+    random stream drawn through in order: the same draws as the whole array at once), written to
+    ``counts_file`` and their per-pattern sums appended to ``pattern_sums``."""
+    for rows in chunks:
+        counts = thin(read_counts(rows), fraction, rng)
+        counts_file.write(counts.data)
+        pattern_sums.append(counts.sum(axis=tuple(range(1, counts.ndim)), dtype=np.float64))
+        yield counts
+
+
+def _in_cache_units(counts, divisor, dtype):
+    thinned = np.empty(counts.shape, dtype=dtype)
+    np.multiply(counts, 1 / divisor, out=thinned, casting="unsafe")
+    return thinned
+
+
+def _reader(counts_file, row_values, pattern_shape):
+    """rows -> the int32 counts of those rows in ``counts_file``."""
+
+    def read(rows):
+        counts_file.seek(rows.start * row_values * 4)
+        count = (rows.stop - rows.start) * row_values
+        return np.fromfile(counts_file, dtype=np.int32, count=count).reshape(-1, *pattern_shape)
+
+    return read
 
 
 def quantification_factors(counts, fractions):

@@ -2,6 +2,8 @@
 (:mod:`edsmaps.dose`): the series :mod:`edsmaps.dose_curve` scores. It imports no model: each
 family's predictor comes from its own module, so baselines and CNNs run in their own environments."""
 
+from pathlib import Path
+
 import numpy as np
 
 from .dose import thinned_caches, thinning_rng
@@ -43,19 +45,19 @@ def predict_dose_series(models, cache_paths, prediction_paths, fractions, seed, 
     for scan, path in cache_paths.items():
         cache = read_cache(path)
         shape = (*(int(v) for v in cache["scan_shape"]), len(cache["elements"]))
-        maps = {model: [] for model in models}
-        thinned_scans = thinned_caches(cache, fractions, lambda fraction: thinning_rng(seed, scan, fraction))
-        for fraction in fractions:
-            thinned = thinned_scans.pop(fraction)
+        maps = {model: {} for model in models}
+        for fraction, thinned in thinned_caches(cache, fractions, lambda fraction: thinning_rng(seed, scan, fraction),
+                                                Path(output_npz).parent):
             for model, predict in predictors.items():
                 if fraction == 1 or predict is None:
                     full = read_prediction(prediction_paths[model][scan])
                     calibrated, spread = full["predicted_calibrated"], full.get("predicted_std")
                 else:
                     calibrated, spread = predict(thinned)
-                maps[model].append((np.reshape(calibrated, shape),
-                                    None if spread is None else np.reshape(spread, shape)))
-        for model, series in maps.items():
+                maps[model][fraction] = (np.reshape(calibrated, shape),
+                                         None if spread is None else np.reshape(spread, shape))
+        for model, by_fraction in maps.items():
+            series = [by_fraction[fraction] for fraction in fractions]
             arrays[series_key("calibrated", model, scan)] = np.asarray([m for m, _ in series], dtype=np.float32)
             if series[0][1] is not None:
                 arrays[series_key("std", model, scan)] = np.asarray([s for _, s in series], dtype=np.float32)
