@@ -92,17 +92,19 @@ def ood_map(cache_paths, split_path, scan_cache, output_npz, seed=0, alpha=ALPHA
     from .pattern_features import annulus_of_pixels
     from .cacheset import CacheSet, cache_dose
     from .intervals import conformal_quantile
+    from .pattern_file import PatternFile
     from .strategies import TRAIN, VALIDATION, load_roles
 
     caches = CacheSet(cache_paths)
     roles = load_roles(split_path)
     annulus = annulus_of_pixels(tuple(caches.pattern_shape), N_ANNULI)
     with np.load(scan_cache, allow_pickle=False) as cache:
-        patterns, shape = cache["patterns"], tuple(int(v) for v in cache["scan_shape"])
+        shape = tuple(int(v) for v in cache["scan_shape"])
         scan_dose, divisor = cache_dose(cache, scan_cache), float(cache["pattern_divisor"])
-        if patterns.shape[1:] != tuple(caches.pattern_shape):
-            raise ValueError(f"{scan_cache}: patterns of {patterns.shape[1:]} pixels, the training scans' are "
-                             f"{tuple(caches.pattern_shape)}")
+    patterns = PatternFile(scan_cache)  # read a chunk at a time: memory does not grow with the scan
+    if patterns.shape[1:] != tuple(caches.pattern_shape):
+        raise ValueError(f"{scan_cache}: patterns of {patterns.shape[1:]} pixels, the training scans' are "
+                         f"{tuple(caches.pattern_shape)}")
     model = distance_model(_features_of(caches, caches.pixels(roles, [TRAIN]), annulus, scan_dose, seed))
     reference = distances(model, _features_of(caches, caches.pixels(roles, [VALIDATION]), annulus, scan_dose,
                                               seed + 1))
