@@ -100,8 +100,8 @@ def write_own_series(folder):
 @pytest.fixture(scope="session")
 def own_data_run(tmp_path_factory):
     """The workflow on a user's own 24 x 10 scans (without HAADF) with the four keys a config needs
-    and every default, except a few training epochs: shared by the tests that check nothing
-    assumes the demo."""
+    and every default, except a few training epochs and bootstrap members: shared by the tests
+    that check nothing assumes the demo."""
     import yaml
 
     folder = write_own_series(tmp_path_factory.mktemp("own_exports"))
@@ -109,7 +109,8 @@ def own_data_run(tmp_path_factory):
     config = {"scans": OWN_SCANS, "elements": ["O", "Si", "Ge", "Sb", "Te"], "scan_shape": list(OWN_SHAPE),
               "data": {"folder": str(folder), "diffraction": "{scan}_4d.mrc", "eds": "{scan}_{element}.mrc"}}
     (workdir / "own.yaml").write_text(yaml.safe_dump(config))
-    (workdir / "few_epochs.yaml").write_text(yaml.safe_dump({"training": {"epochs": 2, "deterministic": True}}))
+    (workdir / "few_epochs.yaml").write_text(yaml.safe_dump({"training": {"epochs": 2, "deterministic": True},
+                                                             "baselines": {"bootstrap_members": 4}}))
     proc = run_snakemake(workdir, config=workdir / "own.yaml", overlays=[workdir / "few_epochs.yaml"])
     return workdir, folder, proc
 
