@@ -55,13 +55,13 @@ def test_converted_file_opens_with_calibrations(converted):
 def test_conversion_a_row_at_a_time_equals_the_conversion_in_one_piece(converted, tmp_path, monkeypatch):
     import py4DSTEM
 
-    import edsmaps.datacube_file
+    import edsmaps.chunks
 
     d = converted[0]
     settings = ConversionSettings(remove_central_beam=True, bin_factor=2)
     outputs = {}
     for name, chunk_bytes in (("whole", 2**40), ("row", 1)):
-        monkeypatch.setattr(edsmaps.datacube_file, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(edsmaps.chunks, "CHUNK_BYTES", chunk_bytes)
         out = tmp_path / name
         out.mkdir()
         stats, order = convert_scan(d / "diff.mrc", d / "haadf.mrc", SCAN_SHAPE, Calibration(1.053, "nm", 0.1451, "A^-1"),
@@ -123,13 +123,13 @@ def test_percent_maps_are_converted_and_fractions_above_one_refused(converted, t
 
 @pytest.mark.parametrize("scale", ["uint16", "max"])
 def test_cache_written_a_row_at_a_time_equals_the_cache_written_whole(converted, tmp_path, monkeypatch, scale):
-    import edsmaps.datacube_file
+    import edsmaps.chunks
 
     d, eds, _, _ = converted
     settings = CacheSettings(crop_rows=(1, 9), crop_cols=(2, 7), pattern_scale=scale)
     caches = {}
     for name, chunk_bytes in (("whole", 2**40), ("row", 1)):
-        monkeypatch.setattr(edsmaps.datacube_file, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(edsmaps.chunks, "CHUNK_BYTES", chunk_bytes)
         caches[name] = tmp_path / f"{name}.npz"
         build_cache(d / "conv.h5", TARGETS, {el: eds[el] for el in TARGETS}, d / "haadf.mrc", SCAN_SHAPE, "fraction",
                     settings, caches[name])

@@ -65,11 +65,11 @@ def test_thinned_caches_are_the_scan_at_each_fraction_of_its_dose_and_the_same_f
 
 def test_thinning_a_few_patterns_at_a_time_draws_what_the_whole_scan_at_once_draws(poisson_cache, tmp_path,
                                                                                    monkeypatch):
-    import edsmaps.datacube_file
+    import edsmaps.chunks
 
     fractions = [1.0, 0.25, 1 / 32]
     whole = _thinned(poisson_cache, fractions, "0034", tmp_path)
-    monkeypatch.setattr(edsmaps.datacube_file, "CHUNK_BYTES", 7 * 8 * 8 * 4)  # 7 patterns a chunk
+    monkeypatch.setattr(edsmaps.chunks, "CHUNK_BYTES", 7 * 8 * 8 * 4)  # 7 patterns a chunk
     chunked = _thinned(poisson_cache, fractions, "0034", tmp_path)
     for fraction in fractions[1:]:
         np.testing.assert_array_equal(chunked[fraction][0], whole[fraction][0])

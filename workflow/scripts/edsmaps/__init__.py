@@ -7,7 +7,7 @@ Layers, lowest first. A module imports from its own layer or lower ones only, ne
 name of another module, and no two modules import each other (``tests/test_layers.py`` reads
 this list):
 
-1. foundation: atomic, logs, layout, plan, demo_files, config_checks, provenance, backend, resume
+1. foundation: atomic, chunks, logs, layout, plan, demo_files, config_checks, provenance, backend, resume
 2. io: rawio, datacube_file, pattern_file, cacheset, strategies, prediction_file, input_checks, demo
 3. preprocessing: centering, scan_order, conversion, blur, caching, dose, scaling, augmentation, data
 4. model: model, composition, training, inference, calibration, prediction, pattern_features, regressors, boosting, model_kinds, baselines, ensemble

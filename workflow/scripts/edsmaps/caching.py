@@ -28,7 +28,8 @@ import numpy as np
 
 from .atomic import atomic_output
 from .blur import eds_labels
-from .datacube_file import converted_datacube, row_slices
+from .chunks import row_slices
+from .datacube_file import converted_datacube
 from .pattern_file import write_npz
 from .plan import crop_slices
 from .rawio import read_eds_map, read_map
@@ -55,7 +56,7 @@ def build_cache(converted_h5, elements, eds_paths, haadf_path, scan_shape, eds_u
                 output_npz, haadf_title="HAADF"):
     """Write the NPZ cache of one scan: cropped patterns and blurred labels.
 
-    Patterns are read, scaled and written in chunks of scan rows (``datacube_file.row_slices``), so memory
+    Patterns are read, scaled and written in chunks of scan rows (``chunks.row_slices``), so memory
     does not grow with the scan. Maps in a container (Velox EMD) are picked by element symbol and
     ``haadf_title`` and their pixel size checked against the converted scan's.
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from . import centering
 from .atomic import atomic_output, write_json
-from .datacube_file import row_slices, write_datacube
+from .chunks import row_slices
+from .datacube_file import write_datacube
 from .rawio import open_diffraction, read_map, release_pages
 from .scan_order import check_scan_order
 

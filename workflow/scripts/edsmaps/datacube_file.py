@@ -8,15 +8,6 @@ filled chunk by chunk. ``py4DSTEM.read`` gives back the same DataCube as saving 
 
 import numpy as np
 
-CHUNK_BYTES = 64 * 2**20  # scan rows read, processed and written at a time
-
-
-def row_slices(start, stop, row_bytes):
-    """Slices of scan rows [start, stop), each about CHUNK_BYTES (``row_bytes`` a row), at least
-    one row."""
-    step = max(1, CHUNK_BYTES // max(1, int(row_bytes)))
-    return [slice(row, min(row + step, stop)) for row in range(start, stop, step)]
-
 
 def _datacube_nodes(archive, path):
     """(DataCube group, Calibration group) of an open py4DSTEM file."""

@@ -51,7 +51,7 @@ def thinned_caches(cache, fractions, rng_of, folder):
     import tempfile
     from pathlib import Path
 
-    from .datacube_file import row_slices
+    from .chunks import row_slices
     from .pattern_file import PatternFile, write_npz
 
     patterns = cache["patterns"]
