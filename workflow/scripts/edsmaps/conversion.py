@@ -10,7 +10,7 @@ import numpy as np
 
 from . import centering
 from .atomic import atomic_output, write_json
-from .chunks import row_slices
+from .chunks import RowScratch, row_slices
 from .datacube_file import write_datacube
 from .rawio import open_diffraction, read_map, release_pages
 from .scan_order import check_scan_order
@@ -99,30 +99,6 @@ def mean_pattern(chunks):
     return np.asarray(total, dtype=np.float64) / count
 
 
-class _Scratch:
-    """Float32 scan rows written once to an unnamed file beside the output and read back in row
-    chunks: the centred patterns between the pass that measures them and the pass that saves them."""
-
-    def __init__(self, folder, shape):
-        import tempfile
-
-        self.file = tempfile.TemporaryFile(dir=folder)
-        self.shape = shape
-
-    def append(self, chunk):
-        self.file.write(np.ascontiguousarray(chunk, dtype=np.float32).data)
-
-    def chunks(self):
-        row_values = int(np.prod(self.shape[1:]))
-        for rows in row_slices(0, self.shape[0], row_values * 4):
-            self.file.seek(rows.start * row_values * 4)
-            count = (rows.stop - rows.start) * row_values
-            yield np.fromfile(self.file, dtype=np.float32, count=count).reshape(-1, *self.shape[1:])
-
-    def close(self):
-        self.file.close()
-
-
 def convert_scan(
     diffraction_path,
     haadf_path,
@@ -165,7 +141,7 @@ def convert_scan(
             stats["fit"] = {"function": settings.origin_fit, "residual_rms_px": residual}
         factor = settings.bin_factor
         shape = (*raw.shape[:2], raw.shape[2] // factor, raw.shape[3] // factor)
-        scratch = _Scratch(Path(output_h5).parent, shape)
+        scratch = RowScratch(Path(output_h5).parent, shape, np.float32)  # the centred patterns, between two passes
         try:
             for rows, chunk in zip(raw_rows, _read_rows(raw, raw_rows)):
                 chunk = (centering.shift_to_centre(chunk, fit_y[rows], fit_x[rows]) if center

@@ -14,6 +14,7 @@ import zlib
 
 import numpy as np
 
+
 def thinning_rng(seed, scan, fraction):
     """The random stream that thins ``scan`` to ``fraction``: the same for every model."""
     return np.random.default_rng([int(seed), zlib.crc32(str(scan).encode()), int(round(float(fraction) * 2**20))])
@@ -51,14 +52,13 @@ def thinned_caches(cache, fractions, rng_of, folder):
     import tempfile
     from pathlib import Path
 
-    from .chunks import row_slices
+    from .chunks import RowScratch, row_slices
     from .pattern_file import PatternFile, write_npz
 
     patterns = cache["patterns"]
     shape, dtype = tuple(patterns.shape), np.dtype(patterns.dtype)
     divisor = np.float32(cache["pattern_divisor"])
-    row_values = int(np.prod(shape[1:]))
-    chunks = row_slices(0, shape[0], row_values * np.dtype(np.int32).itemsize)
+    chunks = row_slices(0, shape[0], int(np.prod(shape[1:])) * np.dtype(np.int32).itemsize)
 
     def full_dose_counts(rows):
         return np.rint(np.asarray(patterns[rows], dtype=np.float32) * divisor).clip(0, None).astype(np.int32)
@@ -70,28 +70,27 @@ def thinned_caches(cache, fractions, rng_of, folder):
             if fraction == 1:
                 yield fraction, dict(cache)
                 continue
-            counts_file, pattern_sums = tempfile.TemporaryFile(dir=scratch), []
-            steps = _thinned_chunks(read_counts, chunks, fraction / previous, rng_of(fraction), counts_file,
-                                    pattern_sums)
+            counts, pattern_sums = RowScratch(scratch, shape, np.int32), []
+            steps = _thinned_chunks(read_counts, chunks, fraction / previous, rng_of(fraction), counts, pattern_sums)
             pattern_path.unlink(missing_ok=True)
             write_npz(pattern_path, {}, ("patterns", shape, dtype,
-                                         (_in_cache_units(counts, divisor, dtype) for counts in steps)))
+                                         (_in_cache_units(chunk, divisor, dtype) for chunk in steps)))
             if source is not None:
                 source.close()
             yield fraction, {**cache, "patterns": PatternFile(pattern_path),
-                             "dose": np.float64(np.concatenate(pattern_sums).mean())}
-            read_counts, previous, source = _reader(counts_file, row_values, shape[1:]), fraction, counts_file
+                             "dose": np.float64(np.concatenate(pattern_sums).mean())}  # = cacheset.mean_dose
+            read_counts, previous, source = counts.read, fraction, counts
         if source is not None:
             source.close()
 
 
-def _thinned_chunks(read_counts, chunks, fraction, rng, counts_file, pattern_sums):
+def _thinned_chunks(read_counts, chunks, fraction, rng, scratch, pattern_sums):
     """Each chunk of rows' counts (``read_counts(rows)``) thinned to ``fraction``, in scan order (one
-    random stream drawn through in order: the same draws as the whole array at once), written to
-    ``counts_file`` and their per-pattern sums appended to ``pattern_sums``."""
+    random stream drawn through in order: the same draws as the whole array at once), appended to
+    ``scratch`` (:class:`edsmaps.chunks.RowScratch`) and their per-pattern sums to ``pattern_sums``."""
     for rows in chunks:
         counts = thin(read_counts(rows), fraction, rng)
-        counts_file.write(counts.data)
+        scratch.append(counts)
         pattern_sums.append(counts.sum(axis=tuple(range(1, counts.ndim)), dtype=np.float64))
         yield counts
 
@@ -100,17 +99,6 @@ def _in_cache_units(counts, divisor, dtype):
     thinned = np.empty(counts.shape, dtype=dtype)
     np.multiply(counts, 1 / divisor, out=thinned, casting="unsafe")
     return thinned
-
-
-def _reader(counts_file, row_values, pattern_shape):
-    """rows -> the int32 counts of those rows in ``counts_file``."""
-
-    def read(rows):
-        counts_file.seek(rows.start * row_values * 4)
-        count = (rows.stop - rows.start) * row_values
-        return np.fromfile(counts_file, dtype=np.int32, count=count).reshape(-1, *pattern_shape)
-
-    return read
 
 
 def quantification_factors(counts, fractions):
